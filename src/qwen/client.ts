@@ -1,0 +1,296 @@
+import { createHash } from "node:crypto";
+import { QwenError } from "../errors.js";
+import type { QwenEvent } from "../events.js";
+import type { HttpMethod, Transport } from "../transport/transport.js";
+import { type BrowserIdentity, resolveIdentity } from "./browser-identity.js";
+import { classifyBusinessError, classifyHttpFailure, looksLikeHtml, tryParseJson } from "./classify-error.js";
+import { buildCompletionBody, type CompletionInput } from "./completion-request.js";
+import { type CredentialsSource, type QwenCredentials, readCredentials } from "./credentials.js";
+import { buildHeaders } from "./headers.js";
+import { asRecord, asString } from "./json-shape.js";
+import { parseModelList, type QwenModel } from "./models.js";
+import { buildNewChatBody, type NewChatInput, readNewChatId } from "./new-chat-request.js";
+import { readCompletion } from "./read-completion.js";
+
+export interface QwenClientOptions {
+  /** `https://chat.qwen.ai`, or the fake upstream in tests. */
+  baseUrl: string;
+  transport: Transport;
+  /** Needed for everything but the model list and sign-in. */
+  credentials?: CredentialsSource;
+  identity?: Partial<BrowserIdentity>;
+  /** How long to wait for upstream to start answering. */
+  headersTimeoutMs?: number;
+  /** How long a stream may stay silent (thinking models pause for a while). */
+  idleTimeoutMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface QwenUser {
+  id: string;
+  email?: string;
+  name?: string;
+  role?: string;
+}
+
+export type TaskState = "pending" | "success" | "failed";
+
+export interface TaskStatus {
+  state: TaskState;
+  /** Upstream's own word for the state. */
+  rawStatus: string;
+  /** The video URL once the task succeeded. */
+  url?: string;
+}
+
+const JSON_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The chat.qwen.ai web API for one account. Knows requests and responses; knows nothing of
+ * local chats, other accounts or HTTP surfaces.
+ */
+export class QwenClient {
+  readonly baseUrl: string;
+  readonly identity: BrowserIdentity;
+  readonly #transport: Transport;
+  readonly #credentials: CredentialsSource | undefined;
+  readonly #headersTimeoutMs: number | undefined;
+  readonly #idleTimeoutMs: number | undefined;
+
+  constructor(options: QwenClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.identity = resolveIdentity(options.identity);
+    this.#transport = options.transport;
+    this.#credentials = options.credentials;
+    this.#headersTimeoutMs = options.headersTimeoutMs;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+  }
+
+  /** Creates an upstream chat; every later turn of it must use this same account. */
+  async createChat(input: NewChatInput, options: CallOptions = {}): Promise<string> {
+    const body = await this.#json("POST", "/api/v2/chats/new", {
+      body: buildNewChatBody(input),
+      refererPath: "/c/new-chat",
+      signal: options.signal,
+    });
+    const chatId = readNewChatId(body);
+    if (!chatId) {
+      throw new QwenError(
+        "bad_request",
+        "Upstream created no chat id; its web app version probably moved on (set QWEN_SPA_VERSION)",
+        { details: JSON.stringify(body).slice(0, 300) },
+      );
+    }
+    return chatId;
+  }
+
+  /**
+   * Sends one user turn and yields the reply as events. Throws QwenError for every failure,
+   * including an empty or cut-off reply. Stopping the iteration aborts the upstream request.
+   */
+  async *streamCompletion(input: CompletionInput, options: CallOptions = {}): AsyncGenerator<QwenEvent> {
+    const credentials = await this.#requireCredentials();
+    const body = buildCompletionBody(input);
+    const response = await this.#transport.request({
+      method: "POST",
+      url: `${this.baseUrl}/api/v2/chat/completions?chat_id=${encodeURIComponent(input.chatId)}`,
+      headers: buildHeaders({
+        identity: this.identity,
+        credentials,
+        baseUrl: this.baseUrl,
+        refererPath: `/c/${input.chatId}`,
+        accept: body.stream ? "stream" : "json",
+        hasJsonBody: true,
+      }),
+      body: JSON.stringify(body),
+      signal: options.signal,
+      headersTimeoutMs: this.#headersTimeoutMs,
+      idleTimeoutMs: this.#idleTimeoutMs,
+    });
+    yield* readCompletion(response);
+  }
+
+  /** The live model list. Works without credentials, but sends them when it has them. */
+  async listModels(options: CallOptions = {}): Promise<QwenModel[]> {
+    const body = await this.#json("GET", "/api/models", {
+      signal: options.signal,
+      authenticate: this.#credentials !== undefined,
+    });
+    const models = parseModelList(body);
+    if (models.length === 0) {
+      throw new QwenError("invalid_response", "Upstream's model list was empty or unreadable");
+    }
+    return models;
+  }
+
+  /** Checks the token: the account behind it, or QwenError `unauthorized`. */
+  async getCurrentUser(options: CallOptions = {}): Promise<QwenUser> {
+    // The trailing slash matters: without it upstream answers 401 for a good token.
+    const body = asRecord(await this.#json("GET", "/api/v1/auths/", { signal: options.signal }));
+    const id = asString(body?.id);
+    if (!body || !id) throw new QwenError("unauthorized", "Upstream did not return the signed-in user");
+    return { id, email: asString(body.email), name: asString(body.name), role: asString(body.role) };
+  }
+
+  /** Deletes an upstream chat. A chat that is already gone counts as deleted. */
+  async deleteChat(chatId: string, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.#json("DELETE", `/api/v2/chats/${encodeURIComponent(chatId)}`, { signal: options.signal });
+    } catch (error) {
+      if (error instanceof QwenError && (error.code === "not_found" || error.code === "chat_not_found"))
+        return;
+      throw error;
+    }
+  }
+
+  async listChats(options: CallOptions & { page?: number } = {}): Promise<Record<string, unknown>[]> {
+    const page = options.page ?? 1;
+    const body = asRecord(
+      await this.#json("GET", `/api/v2/chats/?page=${page}&exclude_project=true`, { signal: options.signal }),
+    );
+    const data = body?.data;
+    return Array.isArray(data) ? data.filter((item) => asRecord(item) !== undefined) : [];
+  }
+
+  async getChat(chatId: string, options: CallOptions = {}): Promise<Record<string, unknown>> {
+    const body = asRecord(
+      await this.#json("GET", `/api/v2/chats/${encodeURIComponent(chatId)}`, { signal: options.signal }),
+    );
+    const data = asRecord(body?.data);
+    if (!data) throw new QwenError("invalid_response", "Upstream's chat detail had no data");
+    return data;
+  }
+
+  /** Polls a video task. The task belongs to the account that created it. */
+  async getTaskStatus(taskId: string, options: CallOptions = {}): Promise<TaskStatus> {
+    const body = asRecord(
+      await this.#json("GET", `/api/v1/tasks/status/${encodeURIComponent(taskId)}`, {
+        signal: options.signal,
+      }),
+    );
+    const record = asRecord(body?.data) ?? body;
+    const rawStatus = (asString(record?.task_status) ?? asString(record?.status) ?? "").toLowerCase();
+    const state: TaskState = /success|succeeded|finished|completed/.test(rawStatus)
+      ? "success"
+      : /fail|error/.test(rawStatus)
+        ? "failed"
+        : "pending";
+    const url = asString(record?.content) ?? asString(record?.url);
+    return { state, rawStatus, ...(state === "success" && url ? { url } : {}) };
+  }
+
+  async #requireCredentials(): Promise<QwenCredentials> {
+    if (!this.#credentials)
+      throw new QwenError("unauthorized", "No Qwen token is configured for this account");
+    return readCredentials(this.#credentials);
+  }
+
+  async #json(
+    method: HttpMethod,
+    path: string,
+    options: { body?: unknown; refererPath?: string; signal?: AbortSignal; authenticate?: boolean },
+  ): Promise<unknown> {
+    const credentials = options.authenticate === false ? undefined : await this.#requireCredentials();
+    return requestJson(this.#transport, {
+      method,
+      url: `${this.baseUrl}${path}`,
+      headers: buildHeaders({
+        identity: this.identity,
+        credentials,
+        baseUrl: this.baseUrl,
+        refererPath: options.refererPath,
+        accept: "json",
+        hasJsonBody: options.body !== undefined,
+      }),
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+      headersTimeoutMs: this.#headersTimeoutMs,
+    });
+  }
+}
+
+/**
+ * One JSON request. Every failure shape (status, HTML page, HTTP 200 business error) becomes
+ * a QwenError.
+ */
+async function requestJson(
+  transport: Transport,
+  request: Parameters<Transport["request"]>[0],
+): Promise<unknown> {
+  const response = await transport.request(request);
+  let text = "";
+  try {
+    const decoder = new TextDecoder();
+    let bytes = 0;
+    for await (const chunk of response.body) {
+      bytes += chunk.byteLength;
+      if (bytes > JSON_LIMIT_BYTES)
+        throw new QwenError("invalid_response", "Upstream's answer was too large");
+      text += decoder.decode(chunk, { stream: true });
+    }
+    text += decoder.decode();
+  } finally {
+    response.cancel();
+  }
+  const ok = response.status >= 200 && response.status < 300;
+  const json = tryParseJson(text);
+  if (!ok || json === undefined || looksLikeHtml(text)) {
+    if (ok && text.trim() === "") return {};
+    throw classifyHttpFailure(response.status, response.headers, text);
+  }
+  const error = classifyBusinessError(json, response.status);
+  if (error) throw error;
+  return json;
+}
+
+export interface SignInOptions {
+  baseUrl: string;
+  transport: Transport;
+  email: string;
+  password: string;
+  identity?: Partial<BrowserIdentity>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Password sign-in. Upstream wants the SHA-256 hex of the password, never the plain text.
+ * Returns the session token.
+ */
+export async function signIn(options: SignInOptions): Promise<string> {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const body = {
+    email: options.email,
+    password: createHash("sha256").update(options.password, "utf8").digest("hex"),
+  };
+  let json: unknown;
+  try {
+    json = await requestJson(options.transport, {
+      method: "POST",
+      url: `${baseUrl}/api/v1/auths/signin`,
+      headers: buildHeaders({
+        identity: resolveIdentity(options.identity),
+        baseUrl,
+        refererPath: "/auth?action=signin",
+        accept: "json",
+        hasJsonBody: true,
+      }),
+      body: JSON.stringify(body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    // A 400 here means wrong email or password, not a malformed request.
+    if (error instanceof QwenError && error.code === "bad_request") {
+      throw new QwenError("unauthorized", `Sign-in refused: ${error.details ?? "wrong email or password"}`, {
+        upstreamStatus: error.upstreamStatus,
+        details: error.details,
+      });
+    }
+    throw error;
+  }
+  const token = asString(asRecord(json)?.token);
+  if (!token) throw new QwenError("invalid_response", "Sign-in answered without a token");
+  return token;
+}

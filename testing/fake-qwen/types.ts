@@ -1,0 +1,71 @@
+// Public types of the fake chat.qwen.ai server. Other code (client tests, the demo mode)
+// depends on these exact shapes, so change them only together with their users.
+
+export interface FakeQwenOptions {
+  /** Port to listen on; 0 picks a random free port. */
+  port?: number;
+  /** Interface to bind; defaults to 127.0.0.1. */
+  host?: string;
+  /** Delay between SSE events in milliseconds (default 1). */
+  chunkDelayMs?: number;
+  /** SPA build below which `chats/new` answers 200 with no usable id (default "0.2.60"). */
+  minSpaVersion?: string;
+  /** Seed for the deterministic byte splitting and delta sizes. */
+  seed?: number;
+}
+
+export interface FakeAccount {
+  id: string;
+  email: string;
+  name: string;
+  password: string;
+}
+
+export type FakeScenario =
+  | { kind: "waf" }
+  | { kind: "rate-limited"; hours?: number; shape?: "v2" | "v1" | "http429" }
+  | { kind: "token-revoked" }
+  | { kind: "empty-stream" }
+  | { kind: "no-answer" }
+  | { kind: "drop-mid-answer"; afterDeltas?: number }
+  | { kind: "slow-chunks"; delayMs: number }
+  | { kind: "json-completion"; shape?: "choices" | "data-content" }
+  | { kind: "moderation"; where?: "input" | "output" }
+  | { kind: "quota" }
+  | { kind: "internal-error" }
+  | { kind: "http-error"; status: number; body?: string; contentType?: string };
+
+export interface ScenarioOptions {
+  /** How many matching requests the scenario applies to; unlimited until cleared when absent. */
+  times?: number;
+  /** Only requests made with a token of this account match. */
+  accountId?: string;
+  /** Which upstream route the scenario applies to (default "completions"). */
+  route?: "completions" | "new-chat" | "any";
+}
+
+export interface RequestLogEntry {
+  time: number;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Lower-cased header names, values as received. */
+  headers: Record<string, string>;
+  /** Parsed JSON when the body is JSON, else the body as a string, else undefined. */
+  body: unknown;
+  /** Resolved from the token; null when there is none or it is invalid. */
+  accountId: string | null;
+}
+
+export interface FakeQwen {
+  readonly url: string;
+  readonly requests: RequestLogEntry[];
+  clearRequests(): void;
+  addAccount(input?: { email?: string; password?: string; name?: string }): FakeAccount & { token: string };
+  issueToken(accountId: string, options?: { expiresInSeconds?: number }): string;
+  revokeToken(token: string): void;
+  setScenario(scenario: FakeScenario, options?: ScenarioOptions): void;
+  clearScenario(): void;
+  chatsOf(accountId: string): Array<{ id: string; title: string; messageCount: number }>;
+  close(): Promise<void>;
+}
