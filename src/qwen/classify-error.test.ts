@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { classifyBusinessError, classifyHttpFailure } from "./classify-error.js";
+
+describe("business errors in every known shape", () => {
+  it.each([
+    [{ success: false, data: { code: "RateLimited", details: "limit", num: 2 } }, "rate_limited"],
+    [{ code: "RateLimited", detail: "upper limit for today's usage", num: 4 }, "rate_limited"],
+    [{ success: false, data: { code: "Bad_Request", details: "Internal error" } }, "upstream_internal"],
+    [
+      { success: false, data: { code: "Bad_Request", details: "Invalid input the chat abc is not exist." } },
+      "chat_not_found",
+    ],
+    [
+      { success: false, data: { code: "Bad_Request", details: "Invalid input too many messages" } },
+      "bad_request",
+    ],
+    [{ error: { code: "data_inspection_failed", details: "内容安全警告" } }, "moderation"],
+    [
+      { data: { error: { code: "internal_error", details: "Allocated quota exceeded, please…" } } },
+      "quota_exceeded",
+    ],
+    [{ success: false, data: { code: "not found", details: "Not Found" } }, "not_found"],
+    [{ ret: ["FAIL_SYS_USER_VALIDATE::sorry"], data: { url: "https://x/punish" } }, "waf_challenge"],
+    [{ detail: "Your session has expired or the token is invalid." }, "unauthorized"],
+    [{ success: false, data: { code: "Weird", details: "something new" } }, "upstream_error"],
+  ])("%j → %s", (body, code) => {
+    expect(classifyBusinessError(body)?.code).toBe(code);
+  });
+
+  it("rate limits carry the wait in hours, 24 h when upstream does not say", () => {
+    expect(classifyBusinessError({ code: "RateLimited", num: 3 })?.retryAfterMs).toBe(3 * 3_600_000);
+    expect(classifyBusinessError({ success: false, data: { code: "RateLimited" } })?.retryAfterMs).toBe(
+      24 * 3_600_000,
+    );
+  });
+
+  it("normal stream events and completions are not errors", () => {
+    expect(
+      classifyBusinessError({ choices: [{ delta: { content: "hi" } }], response_id: "r" }),
+    ).toBeUndefined();
+    expect(classifyBusinessError({ success: true, data: { id: "chat" } })).toBeUndefined();
+    expect(classifyBusinessError({ error: null, choices: [] })).toBeUndefined();
+  });
+});
+
+describe("HTTP failures", () => {
+  it("an HTML page on the API is a challenge unless it is a 5xx without WAF markers", () => {
+    expect(classifyHttpFailure(200, { "content-type": "text/html" }, "<html>hello</html>").code).toBe(
+      "waf_challenge",
+    );
+    expect(classifyHttpFailure(502, { "content-type": "text/html" }, "<html>bad gateway</html>").code).toBe(
+      "upstream_error",
+    );
+    expect(classifyHttpFailure(403, { "content-type": "text/html" }, "<html>x5sec punish</html>").code).toBe(
+      "waf_challenge",
+    );
+  });
+
+  it("x-actual-status-code reveals a failure hidden behind 200", () => {
+    expect(classifyHttpFailure(200, { "x-actual-status-code": "401" }, "{}").code).toBe("unauthorized");
+  });
+
+  it("a 400 with a plain detail is a bad request that keeps upstream's words", () => {
+    const error = classifyHttpFailure(400, {}, '{"detail":"incorrect"}');
+    expect(error.code).toBe("bad_request");
+    expect(error.message).toContain("incorrect");
+  });
+
+  it("429 reads Retry-After in seconds and as a date", () => {
+    expect(classifyHttpFailure(429, { "retry-after": "12" }, "").retryAfterMs).toBe(12_000);
+    const later = new Date(Date.now() + 60_000).toUTCString();
+    const wait = classifyHttpFailure(429, { "retry-after": later }, "").retryAfterMs ?? 0;
+    expect(wait).toBeGreaterThan(50_000);
+    expect(wait).toBeLessThanOrEqual(60_000);
+  });
+});
