@@ -54,11 +54,17 @@ interface ValidationInput {
   body: Record<string, unknown>;
 }
 
-export function validateCompletion({ state, accountId, queryChatId, body }: ValidationInput): CompletionValidation {
+export function validateCompletion({
+  state,
+  accountId,
+  queryChatId,
+  body,
+}: ValidationInput): CompletionValidation {
   const fail = (details: string): CompletionValidation => ({ ok: false, details });
 
   if (!queryChatId) return fail("Invalid input chat_id is required.");
-  if (body.chat_id !== queryChatId) return fail("Invalid input chat_id in the body does not match the query.");
+  if (body.chat_id !== queryChatId)
+    return fail("Invalid input chat_id in the body does not match the query.");
   const chat = state.ownedChat(queryChatId, accountId);
   if (!chat) return fail(`Invalid input the chat ${queryChatId} is not exist.`);
 
@@ -81,7 +87,8 @@ export function validateCompletion({ state, accountId, queryChatId, body }: Vali
     return fail(`Invalid input model ${model.id} does not support chat_type ${chatType}.`);
   }
   if (chatType === "t2v" && body.stream !== false) return fail("Invalid input t2v requires stream=false.");
-  if (chatType !== "t2v" && body.stream !== true) return fail(`Invalid input ${chatType} requires stream=true.`);
+  if (chatType !== "t2v" && body.stream !== true)
+    return fail(`Invalid input ${chatType} requires stream=true.`);
 
   const featureConfig = isRecord(message.feature_config) ? message.feature_config : {};
   if (model.requiresThinking && featureConfig.thinking_enabled !== true) {
@@ -111,7 +118,8 @@ export function validateCompletion({ state, accountId, queryChatId, body }: Vali
 
   const ratio = readSizeRatio(body, message);
   const size = imageSizes[ratio];
-  if ((chatType === "t2i" || chatType === "t2v") && !size) return fail(`Invalid input size ${ratio} is not supported.`);
+  if ((chatType === "t2i" || chatType === "t2v") && !size)
+    return fail(`Invalid input size ${ratio} is not supported.`);
 
   const phaseMode = featureConfig.output_schema === "phase";
   const thinkingWanted = model.thinking && featureConfig.thinking_enabled === true;

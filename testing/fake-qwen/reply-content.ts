@@ -65,7 +65,9 @@ function buildSearchResults(query: string): WebSearchItem[] {
 
 function shorten(text: string, maximumCodePoints: number): string {
   const codePoints = Array.from(text);
-  return codePoints.length <= maximumCodePoints ? text : `${codePoints.slice(0, maximumCodePoints).join("")}…`;
+  return codePoints.length <= maximumCodePoints
+    ? text
+    : `${codePoints.slice(0, maximumCodePoints).join("")}…`;
 }
 
 /** ~1000 hidden system-prompt tokens plus the visible input, like the real usage numbers. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES, type ServerResponse } from "node:http";
+import { type ServerResponse, STATUS_CODES } from "node:http";
 import { sendBusinessError, sendJson, sendText } from "./http-replies.js";
 import type { FakeScenario } from "./types.js";
 
@@ -13,7 +13,8 @@ export const quotaDetails =
   "https://help.aliyun.com/zh/model-studio/error-code#token-limit";
 
 const rateLimitDetail = "You've reached the upper limit for today's usage.";
-const rateLimitTemplate = "You've reached the upper limit for today's usage. Please wait {{num}} hours before trying again.";
+const rateLimitTemplate =
+  "You've reached the upper limit for today's usage. Please wait {{num}} hours before trying again.";
 
 export function sendWafChallenge(response: ServerResponse): void {
   const nonce = randomUUID().replaceAll("-", "");
@@ -32,7 +33,11 @@ export function sendWafChallenge(response: ServerResponse): void {
   sendText(response, 200, "text/html; charset=utf-8", page);
 }
 
-export function sendRateLimited(response: ServerResponse, hours: number, shape: "v2" | "v1" | "http429"): void {
+export function sendRateLimited(
+  response: ServerResponse,
+  hours: number,
+  shape: "v2" | "v1" | "http429",
+): void {
   if (shape === "v1") {
     sendJson(response, 200, {
       code: "RateLimited",

@@ -1,5 +1,5 @@
 import { toPythonJson } from "./python-json.js";
-import type { ReplyContent, WebSearchItem } from "./reply-content.js";
+import type { ReplyContent } from "./reply-content.js";
 import { type RandomSource, randomInteger } from "./seeded-random.js";
 
 // Builds the full list of SSE events for one reply, exactly in the captured wire shape
@@ -54,7 +54,9 @@ export function buildTextPlan(input: TextPlanInput): PlannedEvent[] {
     });
   const finished = (phaseName: string, withTimestamp: boolean, extra?: Record<string, unknown>) =>
     dataEvent({
-      choices: [{ delta: { content: "", role: "assistant", status: "finished", phase: phase(phaseName), extra } }],
+      choices: [
+        { delta: { content: "", role: "assistant", status: "finished", phase: phase(phaseName), extra } },
+      ],
       response_id: input.responseId,
       timestamp: withTimestamp ? nowSeconds() : undefined,
     });
@@ -84,7 +86,10 @@ export function buildTextPlan(input: TextPlanInput): PlannedEvent[] {
     const reasoning = input.content.thinkingThoughts.join("\n\n");
     for (const piece of splitIntoPieces(reasoning, input.random)) {
       usage.addReasoning(tokensOf(piece));
-      events.push({ kind: "progress", text: typing({ role: "assistant", content: piece, phase: "think", status: "typing" }) });
+      events.push({
+        kind: "progress",
+        text: typing({ role: "assistant", content: piece, phase: "think", status: "typing" }),
+      });
     }
     events.push({ kind: "progress", text: finished("think", true) });
   }
@@ -111,7 +116,14 @@ export interface ImagePlanInput extends StreamIdentity {
 }
 
 export function buildImagePlan(input: ImagePlanInput): PlannedEvent[] {
-  const usage = { input_tokens: 0, output_tokens: 0, characters: 0, width: input.width, height: input.height, image_count: 1 };
+  const usage = {
+    input_tokens: 0,
+    output_tokens: 0,
+    characters: 0,
+    width: input.width,
+    height: input.height,
+    image_count: 1,
+  };
   const phase = input.phaseMode ? "image_gen" : undefined;
   const imageEvent = dataEvent({
     choices: [
@@ -218,5 +230,3 @@ class UsageCounter {
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
-
-export type { WebSearchItem };

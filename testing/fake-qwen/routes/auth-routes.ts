@@ -37,7 +37,11 @@ export function handleCurrentUser(context: RequestContext): void {
     sendUnauthorized(context.response, "Not authenticated");
     return;
   }
-  sendJson(context.response, 200, { ...userPayload(account), token: context.auth.token, token_type: "Bearer" });
+  sendJson(context.response, 200, {
+    ...userPayload(account),
+    token: context.auth.token,
+    token_type: "Bearer",
+  });
 }
 
 /** Without the trailing slash the real route answers 401 even for a valid token. */

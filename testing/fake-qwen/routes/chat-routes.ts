@@ -28,7 +28,7 @@ export function handleNewChat(context: RequestContext): void {
     return;
   }
   const model = findModel(models[0]);
-  if (!model || !model.isActive) {
+  if (!model?.isActive) {
     sendBadRequest(context.response, `Invalid input model ${String(models[0])} not found.`);
     return;
   }
