@@ -103,3 +103,22 @@ export class QwenError extends Error {
 export function isQwenError(value: unknown): value is QwenError {
   return value instanceof QwenError;
 }
+
+export type ServiceErrorCode =
+  /** The local chat id is unknown. */
+  | "chat_not_found"
+  /** No account can take the request now (none configured, all parked or busy). */
+  | "no_account_available";
+
+/** Failures of the proxy itself, not of upstream. */
+export class ServiceError extends Error {
+  override readonly name = "ServiceError";
+  readonly code: ServiceErrorCode;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ServiceErrorCode, message: string, options: { retryAfterMs?: number } = {}) {
+    super(message);
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

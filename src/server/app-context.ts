@@ -1,0 +1,48 @@
+import type { AccountPool } from "../accounts/account-pool.js";
+import type { Config } from "../config/config.js";
+import type { ConversationService } from "../conversation/conversation-service.js";
+import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
+import type { ModelCatalogue } from "../qwen/models.js";
+import type { ChatStore } from "../store/chat-store.js";
+import { RequestError } from "./http-errors.js";
+
+/** What the routes share. Built once at start-up (see create-server.ts). */
+export interface AppContext {
+  config: Config;
+  store: ChatStore;
+  accounts: AccountPool;
+  catalogue: ModelCatalogue;
+  conversations: ConversationService;
+  startedAt: number;
+  version: string;
+}
+
+/** The requested model against the live catalogue, or a 404 `model_not_found`. */
+export async function resolveModel(
+  context: AppContext,
+  requested: string | undefined,
+  switches: ModelSwitches = {},
+): Promise<ModelSelection> {
+  const name = requested?.trim() || context.config.defaultModel;
+  const models = await context.catalogue.list();
+  const selection = selectModel(name, models, switches);
+  if (!selection) {
+    throw new RequestError(`The model '${name}' does not exist; GET /v1/models lists the available ones`, {
+      status: 404,
+      code: "model_not_found",
+      param: "model",
+    });
+  }
+  return selection;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A chat id from a client: absent, or a UUID (never used to touch anything before this check). */
+export function readChatId(value: unknown, param: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string" || !UUID.test(value)) {
+    throw new RequestError(`'${param}' must be a chat id (a UUID)`, { param, code: "invalid_chat_id" });
+  }
+  return value.toLowerCase();
+}

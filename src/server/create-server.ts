@@ -1,0 +1,98 @@
+import { readFileSync } from "node:fs";
+import type { FastifyInstance } from "fastify";
+import { AccountPool } from "../accounts/account-pool.js";
+import { type Config, isLoopbackHost } from "../config/config.js";
+import { ConversationService } from "../conversation/conversation-service.js";
+import { QwenClient } from "../qwen/client.js";
+import { ModelCatalogue } from "../qwen/models.js";
+import { MemoryChatStore } from "../store/memory-chat-store.js";
+import { DirectTransport } from "../transport/direct.js";
+import { buildApp } from "./app.js";
+import type { AppContext } from "./app-context.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: AppContext;
+  /** `http://host:port` as listened on. */
+  url: string;
+  /** Stops taking requests, lets running streams finish (bounded), then frees everything. */
+  close(): Promise<void>;
+}
+
+function packageVersion(): string {
+  try {
+    const raw = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+    return (JSON.parse(raw) as { version?: string }).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Refuses an exposed server that anyone could use, unless told so explicitly. */
+export function assertSafeToListen(config: Config): void {
+  if (isLoopbackHost(config.host) || config.apiKeys.length > 0 || config.insecureNoAuth) return;
+  throw new Error(
+    `Refusing to listen on ${config.host} without API keys: anyone who reaches it could use your Qwen account. ` +
+      "Set API_KEYS (or API_KEYS_FILE), or pass --insecure-no-auth if that is really what you want.",
+  );
+}
+
+export function createContext(config: Config): AppContext {
+  const identity = {
+    spaVersion: config.spaVersion,
+    bxVersion: config.bxVersion,
+    userAgent: config.userAgent,
+  };
+  const accounts = new AccountPool({
+    baseUrl: config.qwenBaseUrl,
+    identity,
+    headersTimeoutMs: config.upstreamTimeoutMs,
+    idleTimeoutMs: config.streamIdleTimeoutMs,
+  });
+  for (const token of config.qwenTokens) accounts.addToken(token, "env");
+  // The model list works without a token; an account's token is sent when there is one.
+  const anonymous = new QwenClient({
+    baseUrl: config.qwenBaseUrl,
+    transport: new DirectTransport(),
+    identity,
+  });
+  const catalogue = new ModelCatalogue({
+    ttlMs: config.modelsTtlMs,
+    load: (signal) => (accounts.any()?.client ?? anonymous).listModels({ signal }),
+  });
+  const store = new MemoryChatStore();
+  return {
+    config,
+    store,
+    accounts,
+    catalogue,
+    conversations: new ConversationService({ store, accounts }),
+    startedAt: Date.now(),
+    version: packageVersion(),
+  };
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  assertSafeToListen(config);
+  const context = createContext(config);
+  const app = buildApp(context);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // Running streams get the grace period; then their sockets are cut.
+      const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+      timer.unref();
+      await app.close();
+      clearTimeout(timer);
+      await context.accounts.close();
+      await context.store.close();
+    })();
+    return closing;
+  };
+  return { app, context, url: `http://${host}:${port}`, close };
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from "fastify";
+import type { AppContext } from "../app-context.js";
+
+/** Health of the proxy and of each account, without secrets. */
+export function registerStatus(app: FastifyInstance, context: AppContext): void {
+  app.get("/api/status", async () => {
+    let upstream: { reachable: boolean; models?: number; error?: string };
+    try {
+      const models = await context.catalogue.list();
+      upstream = { reachable: true, models: models.length };
+    } catch (error) {
+      upstream = { reachable: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    const accounts = context.accounts.status();
+    return {
+      status: accounts.some((account) => account.state === "ok") ? "ok" : "degraded",
+      version: context.version,
+      uptimeSeconds: Math.floor((Date.now() - context.startedAt) / 1000),
+      upstream: { baseUrl: context.config.qwenBaseUrl, ...upstream },
+      accounts,
+    };
+  });
+  app.get("/health", async () => ({ status: "ok" }));
+}

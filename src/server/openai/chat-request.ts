@@ -1,0 +1,119 @@
+import { z } from "zod";
+import type { TurnMessage } from "../../conversation/turn-message.js";
+import type { MessageRole } from "../../store/chat-store.js";
+import { RequestError } from "../http-errors.js";
+
+/** Loose in: unknown fields are ignored, as OpenAI clients send many this proxy cannot use. */
+const ContentPart = z.looseObject({ type: z.string() });
+const Message = z.looseObject({
+  role: z.string(),
+  content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
+});
+
+export const ChatCompletionRequest = z.looseObject({
+  model: z.string().min(1).optional(),
+  messages: z.array(Message).min(1),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  reasoning_effort: z.string().nullish(),
+  enable_thinking: z.boolean().nullish(),
+  enable_search: z.boolean().nullish(),
+  chat_id: z.string().nullish(),
+  size: z.string().nullish(),
+});
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/** Parses the body, or a 400 that names the field. */
+export function parseChatRequest(body: unknown): ChatCompletionRequest {
+  const parsed = ChatCompletionRequest.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = issue?.path.map(String).join(".") || null;
+  const message = param
+    ? `Invalid value for '${param}': ${issue?.message}`
+    : (issue?.message ?? "Invalid body");
+  throw new RequestError(message, { param });
+}
+
+const ROLES: Record<string, MessageRole> = {
+  system: "system",
+  developer: "system",
+  user: "user",
+  assistant: "assistant",
+  // Tool results are read by the model as user-side text until tools are supported natively.
+  tool: "user",
+  function: "user",
+};
+
+/** OpenAI messages as turn messages; the last one must be the user's new message. */
+export function toTurnMessages(request: ChatCompletionRequest): {
+  history: TurnMessage[];
+  message: TurnMessage;
+} {
+  const converted = request.messages.map((message, index) => convertMessage(message, index));
+  const last = converted.at(-1)!;
+  if (last.role !== "user") {
+    throw new RequestError("The last message must come from the user", {
+      param: `messages.${converted.length - 1}.role`,
+    });
+  }
+  if (last.text.trim() === "" && last.images.length === 0) {
+    throw new RequestError("The last user message is empty", {
+      param: `messages.${converted.length - 1}.content`,
+    });
+  }
+  return { history: converted.slice(0, -1), message: last };
+}
+
+function convertMessage(message: z.infer<typeof Message>, index: number): TurnMessage {
+  const role = ROLES[message.role];
+  if (!role) {
+    throw new RequestError(`Unknown role '${message.role}'`, { param: `messages.${index}.role` });
+  }
+  const prefix = message.role === "tool" || message.role === "function" ? "[Tool result]\n" : "";
+  const content = message.content;
+  if (content === undefined || content === null) return { role, text: prefix, images: [] };
+  if (typeof content === "string") return { role, text: prefix + content, images: [] };
+  const texts: string[] = [];
+  const images: string[] = [];
+  content.forEach((part, partIndex) => {
+    const param = `messages.${index}.content.${partIndex}`;
+    if (part.type === "text" || part.type === "input_text") {
+      if (typeof part.text !== "string")
+        throw new RequestError("A text part needs a 'text' string", { param });
+      texts.push(part.text);
+      return;
+    }
+    if (part.type === "image_url") {
+      images.push(readImageUrl(part.image_url, `${param}.image_url`));
+      return;
+    }
+    throw new RequestError(`Content parts of type '${part.type}' are not supported`, {
+      param: `${param}.type`,
+    });
+  });
+  return { role, text: prefix + texts.join("\n"), images };
+}
+
+function readImageUrl(value: unknown, param: string): string {
+  const url = typeof value === "string" ? value : (value as { url?: unknown } | null)?.url;
+  if (typeof url !== "string" || url === "") throw new RequestError("image_url needs a 'url'", { param });
+  if (url.startsWith("data:")) {
+    throw new RequestError(
+      "Images as data: URIs need an upload to Qwen, which this version does not do yet; pass an http(s) URL",
+      { param, code: "unsupported_image" },
+    );
+  }
+  if (!/^https?:\/\//i.test(url)) {
+    throw new RequestError("image_url must be an http(s) URL", { param, code: "unsupported_image" });
+  }
+  return url;
+}
+
+/** Qwen's thinking switch from the request, or undefined to follow the model name. */
+export function thinkingSwitch(request: ChatCompletionRequest): boolean | undefined {
+  if (typeof request.enable_thinking === "boolean") return request.enable_thinking;
+  const effort = request.reasoning_effort?.toLowerCase();
+  if (!effort) return undefined;
+  return !(effort === "none" || effort === "minimal");
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from "node:crypto";
+import type {
+  ChatRecord,
+  ChatStore,
+  ChatSummary,
+  MessagePatch,
+  NewMessage,
+  StoredMessage,
+  UpstreamBinding,
+} from "./chat-store.js";
+
+/** Chats in memory: gone on restart. Returns copies, so callers never mutate the store. */
+export class MemoryChatStore implements ChatStore {
+  readonly #chats = new Map<string, ChatRecord>();
+
+  async createChat(input: { name: string; model: string; id?: string }): Promise<ChatRecord> {
+    const now = Date.now();
+    const chat: ChatRecord = {
+      id: input.id ?? randomUUID(),
+      name: input.name,
+      model: input.model,
+      createdAt: now,
+      updatedAt: now,
+      messages: [],
+    };
+    this.#chats.set(chat.id, chat);
+    return structuredClone(chat);
+  }
+
+  async getChat(chatId: string): Promise<ChatRecord | undefined> {
+    const chat = this.#chats.get(chatId);
+    return chat ? structuredClone(chat) : undefined;
+  }
+
+  async listChats(options: { limit?: number; offset?: number } = {}) {
+    const all = [...this.#chats.values()].sort(
+      (a, b) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt,
+    );
+    const offset = options.offset ?? 0;
+    const page = all.slice(offset, offset + (options.limit ?? all.length));
+    return { chats: page.map(summarise), total: all.length };
+  }
+
+  async findByHistoryHash(hash: string): Promise<ChatRecord | undefined> {
+    let found: ChatRecord | undefined;
+    for (const chat of this.#chats.values()) {
+      if (chat.historyHash === hash && (!found || chat.updatedAt > found.updatedAt)) found = chat;
+    }
+    return found ? structuredClone(found) : undefined;
+  }
+
+  async appendMessage(chatId: string, message: NewMessage): Promise<StoredMessage> {
+    const chat = this.#require(chatId);
+    const stored: StoredMessage = {
+      id: randomUUID(),
+      createdAt: Date.now(),
+      status: "complete",
+      ...message,
+    };
+    chat.messages.push(stored);
+    chat.updatedAt = Math.max(Date.now(), chat.updatedAt);
+    return structuredClone(stored);
+  }
+
+  async updateMessage(chatId: string, messageId: string, patch: MessagePatch): Promise<void> {
+    const chat = this.#require(chatId);
+    const message = chat.messages.find((item) => item.id === messageId);
+    if (!message) throw new Error(`Message ${messageId} not found in chat ${chatId}`);
+    Object.assign(message, patch);
+    chat.updatedAt = Math.max(Date.now(), chat.updatedAt);
+  }
+
+  async setBinding(chatId: string, binding: UpstreamBinding | undefined): Promise<void> {
+    const chat = this.#require(chatId);
+    if (binding) chat.binding = { ...binding };
+    else delete chat.binding;
+  }
+
+  async setHistoryHash(chatId: string, hash: string | undefined): Promise<void> {
+    const chat = this.#require(chatId);
+    if (hash) chat.historyHash = hash;
+    else delete chat.historyHash;
+  }
+
+  async renameChat(chatId: string, name: string): Promise<boolean> {
+    const chat = this.#chats.get(chatId);
+    if (!chat) return false;
+    chat.name = name;
+    chat.updatedAt = Date.now();
+    return true;
+  }
+
+  async deleteChat(chatId: string): Promise<ChatRecord | undefined> {
+    const chat = this.#chats.get(chatId);
+    this.#chats.delete(chatId);
+    return chat;
+  }
+
+  async close(): Promise<void> {}
+
+  #require(chatId: string): ChatRecord {
+    const chat = this.#chats.get(chatId);
+    if (!chat) throw new Error(`Chat ${chatId} not found`);
+    return chat;
+  }
+}
+
+function summarise(chat: ChatRecord): ChatSummary {
+  return {
+    id: chat.id,
+    name: chat.name,
+    model: chat.model,
+    createdAt: chat.createdAt,
+    updatedAt: chat.updatedAt,
+    messageCount: chat.messages.length,
+    userMessageCount: chat.messages.filter((message) => message.role === "user").length,
+  };
+}
