@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import type { QwenError } from "../errors.js";
 import type { BrowserIdentity } from "../qwen/browser-identity.js";
 import { QwenClient } from "../qwen/client.js";
-import { isTokenExpired, tokenExpiry } from "../qwen/jwt.js";
+import { decodeJwtPayload, isTokenExpired, tokenExpiry } from "../qwen/jwt.js";
 import { DirectTransport } from "../transport/direct.js";
 import type { Transport } from "../transport/transport.js";
 
@@ -45,6 +46,16 @@ export interface AccountPoolOptions {
   now?: () => number;
 }
 
+/**
+ * A stable id for the account behind a token: the user id inside the JWT, so chats stay bound
+ * to the right account across restarts and token renewals; a hash when the token is opaque.
+ */
+export function accountIdFor(token: string): string {
+  const userId = decodeJwtPayload(token)?.id;
+  if (typeof userId === "string" && /^[\w-]{1,64}$/.test(userId)) return `acct_${userId}`;
+  return `acct_${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
+}
+
 /** How long an account rests after the anti-bot wall or a transient failure. */
 const WAF_COOLDOWN_MS = 5 * 60_000;
 
@@ -71,7 +82,12 @@ export class AccountPool {
       headersTimeoutMs: this.#options.headersTimeoutMs,
       idleTimeoutMs: this.#options.idleTimeoutMs,
     });
-    const id = `account-${this.#accounts.length + 1}`;
+    const id = accountIdFor(token);
+    const existing = this.get(id);
+    if (existing) {
+      existing.token = token;
+      return existing;
+    }
     const account: Account = {
       id,
       label: label ?? id,

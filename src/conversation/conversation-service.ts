@@ -1,12 +1,12 @@
 import type { Account, AccountPool } from "../accounts/account-pool.js";
 import { QwenError, ServiceError } from "../errors.js";
-import type { QwenEvent, SearchResult, TokenUsage } from "../events.js";
+import type { QwenEvent } from "../events.js";
 import type { QwenAspectRatio } from "../qwen/chat-types.js";
 import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { ModelSelection } from "./model-selection.js";
-import { formatImage, formatSources } from "./reply-format.js";
+import { ReplyRecorder } from "./reply-recorder.js";
 import { hashHistory, storedHistory, type TurnMessage } from "./turn-message.js";
 import { waitForVideo } from "./wait-for-video.js";
 
@@ -19,6 +19,8 @@ export interface TurnRequest {
    * stored history of the chat is the context (native API).
    */
   clientHistory?: TurnMessage[];
+  /** Native API: system instructions for a chat that has no messages yet. */
+  system?: string[];
   /** Continue this local chat; absent: find one by history, or start one. */
   chatId?: string;
   /** Name of the chat if one is created. */
@@ -41,17 +43,6 @@ export interface ConversationServiceOptions {
   /** Tries per turn, across accounts, before a failure is returned. */
   maxAttempts?: number;
   logger?: { warn(object: object, message: string): void };
-}
-
-/** What one reply accumulated, to be stored. */
-interface Reply {
-  text: string;
-  reasoning: string;
-  images: string[];
-  sources: SearchResult[];
-  usage?: TokenUsage;
-  responseId?: string;
-  visible: boolean;
 }
 
 /**
@@ -115,8 +106,13 @@ export class ConversationService {
   async *#run(chatId: string, request: TurnRequest, state: { responseId: string | undefined }) {
     const release = await this.#locks.acquire(chatId);
     try {
-      const chat = await this.#store.getChat(chatId);
+      let chat = await this.#store.getChat(chatId);
       if (!chat) throw new ServiceError("chat_not_found", `Chat ${chatId} was deleted`);
+      if (request.system?.length && chat.messages.length === 0) {
+        for (const text of request.system)
+          await this.#store.appendMessage(chatId, { role: "system", content: text });
+        chat = (await this.#store.getChat(chatId)) ?? chat;
+      }
       const history = request.clientHistory ?? storedHistory(chat.messages);
       const historyHash = hashHistory(history);
       await this.#store.appendMessage(chatId, {
@@ -125,7 +121,7 @@ export class ConversationService {
         ...partsOf(request.message),
       });
 
-      const reply: Reply = { text: "", reasoning: "", images: [], sources: [], visible: false };
+      const recorder = new ReplyRecorder(this.#store, chatId, request.selection.requested);
       const excluded = new Set<string>();
       let binding = chat.binding && chat.historyHash === historyHash ? chat.binding : undefined;
       let lastError: unknown;
@@ -136,10 +132,7 @@ export class ConversationService {
         try {
           const upstreamChatId = continuing
             ? binding!.upstreamChatId
-            : await account.client.createChat(
-                { model: request.selection.model.id, chatType: request.selection.chatType },
-                { signal: request.signal },
-              );
+            : await this.#createUpstreamChat(account, chatId, request);
           const text = continuing ? request.message.text : foldHistory(history, request.message);
           const stream = account.client.streamCompletion(
             {
@@ -156,25 +149,26 @@ export class ConversationService {
           );
           for await (const event of stream) {
             if (event.type === "video-task") {
-              yield* this.#video(account, event.taskId, reply, request.signal);
+              for await (const videoEvent of this.#video(account, event.taskId, request.signal)) {
+                await recorder.record(videoEvent);
+                yield videoEvent;
+              }
               continue;
             }
-            collect(reply, event);
+            await recorder.record(event);
             if (event.type === "response-created") state.responseId = event.responseId;
             yield event;
           }
-          await this.#storeSuccess(chatId, request, reply, history, {
-            accountId: account.id,
-            upstreamChatId,
-          });
+          await recorder.complete();
+          await this.#bind(chatId, request, recorder, history, { accountId: account.id, upstreamChatId });
           return;
         } catch (error) {
           lastError = error;
           if (error instanceof QwenError && error.accountFault) this.#accounts.reportFailure(account, error);
           const retry =
-            !reply.visible && error instanceof QwenError && error.retryable && attempt < this.#maxAttempts;
+            !recorder.visible && error instanceof QwenError && error.retryable && attempt < this.#maxAttempts;
           if (!retry) {
-            await this.#storeFailure(chatId, request, reply, error);
+            await recorder.fail(error);
             throw error;
           }
           this.#logger?.warn(
@@ -191,6 +185,15 @@ export class ConversationService {
     } finally {
       release();
     }
+  }
+
+  async #createUpstreamChat(account: Account, chatId: string, request: TurnRequest): Promise<string> {
+    const upstreamChatId = await account.client.createChat(
+      { model: request.selection.model.id, chatType: request.selection.chatType },
+      { signal: request.signal },
+    );
+    await this.#store.addUpstreamChat(chatId, { accountId: account.id, upstreamChatId });
+    return upstreamChatId;
   }
 
   #acquire(prefer: string | undefined, excluded: ReadonlySet<string>, lastError: unknown): Account {
@@ -213,91 +216,34 @@ export class ConversationService {
     );
   }
 
-  async *#video(account: Account, taskId: string, reply: Reply, signal: AbortSignal | undefined) {
+  async *#video(
+    account: Account,
+    taskId: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<QwenEvent> {
     const url = await waitForVideo(account.client, taskId, { signal });
-    const event: QwenEvent = { type: "text-delta", text: url };
-    collect(reply, event);
-    yield event;
-    yield { type: "finish", reason: "stop" } satisfies QwenEvent;
+    yield { type: "text-delta", text: url };
+    yield { type: "finish", reason: "stop" };
   }
 
-  async #storeSuccess(
+  /** After a complete turn: the chat's history hash and the thread to continue next time. */
+  async #bind(
     chatId: string,
     request: TurnRequest,
-    reply: Reply,
+    recorder: ReplyRecorder,
     history: TurnMessage[],
     upstream: { accountId: string; upstreamChatId: string },
   ): Promise<void> {
-    const content = replyContent(reply);
-    await this.#store.appendMessage(chatId, {
-      role: "assistant",
-      content,
-      parts: reply.images.map((url) => ({ type: "image", url })),
-      reasoning: reply.reasoning || undefined,
-      model: request.selection.requested,
-      usage: reply.usage,
-    });
-    const assistant: TurnMessage = { role: "assistant", text: content, images: [] };
+    const assistant: TurnMessage = { role: "assistant", text: recorder.content(), images: [] };
     const newHash = hashHistory([...history, request.message, assistant]);
     await this.#store.setHistoryHash(chatId, newHash);
     await this.#store.setBinding(
       chatId,
-      reply.responseId
-        ? { ...upstream, lastResponseId: reply.responseId, syncedMessageCount: history.length + 2 }
+      recorder.responseId
+        ? { ...upstream, lastResponseId: recorder.responseId, syncedMessageCount: history.length + 2 }
         : undefined,
     );
   }
-
-  async #storeFailure(chatId: string, request: TurnRequest, reply: Reply, error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    await this.#store.appendMessage(chatId, {
-      role: "assistant",
-      content: replyContent(reply),
-      reasoning: reply.reasoning || undefined,
-      model: request.selection.requested,
-      usage: reply.usage,
-      status: reply.visible ? "incomplete" : "failed",
-      error: message,
-    });
-  }
-}
-
-function collect(reply: Reply, event: QwenEvent): void {
-  switch (event.type) {
-    case "response-created":
-      reply.responseId = event.responseId;
-      break;
-    case "text-delta":
-      reply.text += event.text;
-      reply.visible = true;
-      break;
-    case "reasoning-delta":
-      reply.reasoning += event.text;
-      reply.visible = true;
-      break;
-    case "image":
-      reply.images.push(event.url);
-      reply.visible = true;
-      break;
-    case "search-results":
-      reply.sources.push(...event.results);
-      reply.visible = true;
-      break;
-    case "usage":
-      reply.usage = event.usage;
-      break;
-    default:
-      break;
-  }
-}
-
-/** The reply as text, as the surfaces render it: sources listed, images as markdown. */
-function replyContent(reply: Reply): string {
-  let content = reply.text + formatSources(reply.sources);
-  reply.images.forEach((url, index) => {
-    content += formatImage(url, index === 0 && content === "");
-  });
-  return content;
 }
 
 function partsOf(message: TurnMessage): { parts?: MessagePart[] } {

@@ -2,6 +2,7 @@ import type { AccountPool } from "../accounts/account-pool.js";
 import type { Config } from "../config/config.js";
 import type { ConversationService } from "../conversation/conversation-service.js";
 import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
+import type { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import type { ModelCatalogue } from "../qwen/models.js";
 import type { ChatStore } from "../store/chat-store.js";
 import { RequestError } from "./http-errors.js";
@@ -13,6 +14,7 @@ export interface AppContext {
   accounts: AccountPool;
   catalogue: ModelCatalogue;
   conversations: ConversationService;
+  upstreamCleanup: UpstreamCleanup;
   startedAt: number;
   version: string;
 }

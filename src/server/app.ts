@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { keyMatches, presentedKey } from "./api-keys.js";
 import type { AppContext } from "./app-context.js";
 import { errorHeaders, openAiErrorBody, toHttpError } from "./http-errors.js";
+import { registerChat } from "./native/chat-route.js";
+import { registerChats } from "./native/chats-routes.js";
 import { registerStatus } from "./native/status-route.js";
 import { registerChatCompletions } from "./openai/chat-completions-route.js";
 import { registerModels } from "./openai/models-route.js";
@@ -82,5 +84,7 @@ export function buildApp(context: AppContext): FastifyInstance {
   registerChatCompletions(app, context);
   registerModels(app, context);
   registerStatus(app, context);
+  registerChat(app, context);
+  registerChats(app, context);
   return app;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { AccountPool } from "../accounts/account-pool.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { ConversationService } from "../conversation/conversation-service.js";
+import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
 import { MemoryChatStore } from "../store/memory-chat-store.js";
@@ -67,6 +68,7 @@ export function createContext(config: Config): AppContext {
     accounts,
     catalogue,
     conversations: new ConversationService({ store, accounts }),
+    upstreamCleanup: new UpstreamCleanup(accounts),
     startedAt: Date.now(),
     version: packageVersion(),
   };
@@ -89,6 +91,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       timer.unref();
       await app.close();
       clearTimeout(timer);
+      await context.upstreamCleanup.idle();
       await context.accounts.close();
       await context.store.close();
     })();

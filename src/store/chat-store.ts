@@ -79,6 +79,12 @@ export type MessagePatch = Partial<
   Pick<StoredMessage, "content" | "reasoning" | "usage" | "status" | "error">
 >;
 
+/** An upstream chat a local chat has used; deleted upstream when the local chat goes. */
+export interface UpstreamChatRef {
+  accountId: string;
+  upstreamChatId: string;
+}
+
 /**
  * Persistence of chats. An in-memory implementation serves tests and the first releases;
  * SQLite and Postgres implementations satisfy the same contract.
@@ -92,7 +98,11 @@ export interface ChatStore {
   updateMessage(chatId: string, messageId: string, patch: MessagePatch): Promise<void>;
   setBinding(chatId: string, binding: UpstreamBinding | undefined): Promise<void>;
   setHistoryHash(chatId: string, hash: string | undefined): Promise<void>;
+  /** Remembers an upstream chat this local chat used (idempotent). */
+  addUpstreamChat(chatId: string, upstream: UpstreamChatRef): Promise<void>;
+  listUpstreamChats(chatId: string): Promise<UpstreamChatRef[]>;
   renameChat(chatId: string, name: string): Promise<boolean>;
-  deleteChat(chatId: string): Promise<ChatRecord | undefined>;
+  /** Deletes the chat with its messages; returns the upstream chats it had, or undefined if unknown. */
+  deleteChat(chatId: string): Promise<{ upstreamChats: UpstreamChatRef[] } | undefined>;
   close(): Promise<void>;
 }

@@ -7,11 +7,13 @@ import type {
   NewMessage,
   StoredMessage,
   UpstreamBinding,
+  UpstreamChatRef,
 } from "./chat-store.js";
 
 /** Chats in memory: gone on restart. Returns copies, so callers never mutate the store. */
 export class MemoryChatStore implements ChatStore {
   readonly #chats = new Map<string, ChatRecord>();
+  readonly #upstream = new Map<string, UpstreamChatRef[]>();
 
   async createChat(input: { name: string; model: string; id?: string }): Promise<ChatRecord> {
     const now = Date.now();
@@ -90,10 +92,22 @@ export class MemoryChatStore implements ChatStore {
     return true;
   }
 
-  async deleteChat(chatId: string): Promise<ChatRecord | undefined> {
-    const chat = this.#chats.get(chatId);
-    this.#chats.delete(chatId);
-    return chat;
+  async addUpstreamChat(chatId: string, upstream: UpstreamChatRef): Promise<void> {
+    this.#require(chatId);
+    const list = this.#upstream.get(chatId) ?? [];
+    if (!list.some((item) => item.upstreamChatId === upstream.upstreamChatId)) list.push({ ...upstream });
+    this.#upstream.set(chatId, list);
+  }
+
+  async listUpstreamChats(chatId: string): Promise<UpstreamChatRef[]> {
+    return structuredClone(this.#upstream.get(chatId) ?? []);
+  }
+
+  async deleteChat(chatId: string): Promise<{ upstreamChats: UpstreamChatRef[] } | undefined> {
+    if (!this.#chats.delete(chatId)) return undefined;
+    const upstreamChats = this.#upstream.get(chatId) ?? [];
+    this.#upstream.delete(chatId);
+    return { upstreamChats };
   }
 
   async close(): Promise<void> {}

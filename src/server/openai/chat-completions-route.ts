@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { QwenAspectRatio } from "../../qwen/chat-types.js";
 import { type AppContext, readChatId, resolveModel } from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
-import { openAiErrorBody, toHttpError } from "../http-errors.js";
-import { SseWriter } from "../sse-writer.js";
+import { sendTurn } from "../send-turn.js";
 import { parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
 import { CompletionRenderer } from "./completion-renderer.js";
 
@@ -38,39 +37,9 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
     signal,
   });
   const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
-  reply.header("x-chat-id", turn.chatId);
-
-  if (!body.stream) {
-    for await (const event of turn.events) renderer.deltas(event);
-    return { ...renderer.completion(), chat_id: turn.chatId };
-  }
-
-  // Wait for upstream's first event, so a failure before it still gets a real HTTP status.
-  const events = turn.events[Symbol.asyncIterator]();
-  const first = await events.next();
-  reply.hijack();
-  const sse = new SseWriter(reply.raw, {
-    keepAliveMs: context.config.keepAliveMs,
-    headers: { "x-chat-id": turn.chatId, "x-request-id": String(request.id) },
+  return sendTurn(context, request, reply, turn, renderer, {
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+    extra: body.stream ? undefined : () => ({ chat_id: turn.chatId }),
   });
-  const includeUsage = body.stream_options?.include_usage === true;
-  try {
-    await sse.send(renderer.roleChunk());
-    let next = first;
-    while (!next.done && !sse.closed) {
-      for (const delta of renderer.deltas(next.value)) await sse.send(renderer.chunk(delta));
-      next = await events.next();
-    }
-    if (sse.closed) return;
-    await sse.send(renderer.finalChunk());
-    if (includeUsage) await sse.send(renderer.usageChunk());
-    await sse.send("[DONE]");
-  } catch (error) {
-    const httpError = toHttpError(error);
-    if (httpError.status >= 500) request.log.warn({ err: error }, "stream failed after it started");
-    await sse.send(openAiErrorBody(httpError));
-  } finally {
-    sse.end();
-    await events.return?.(undefined);
-  }
 }

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from "fastify";
+import type { QwenAspectRatio } from "../../qwen/chat-types.js";
+import { type AppContext, readChatId, resolveModel } from "../app-context.js";
+import { clientAbortSignal } from "../client-abort.js";
+import { CompletionRenderer } from "../openai/completion-renderer.js";
+import { sendTurn } from "../send-turn.js";
+import { parseNativeChatRequest } from "./chat-request.js";
+
+const RATIOS = new Set(["1:1", "16:9", "9:16", "4:3", "3:4"]);
+
+/**
+ * `POST /api/chat`: one new message; the context comes from the stored history of `chatId`
+ * (a new chat when absent). Answers OpenAI-like JSON plus `chatId` and `parentId`, or SSE.
+ */
+export function registerChat(app: FastifyInstance, context: AppContext): void {
+  app.post("/api/chat", async (request, reply) => {
+    const { request: body, message, system } = parseNativeChatRequest(request.body);
+    const chatId = readChatId(body.chatId, "chatId");
+    const selection = await resolveModel(context, body.model, {
+      thinking: body.enable_thinking ?? undefined,
+      search: body.enable_search ?? undefined,
+    });
+    const turn = await context.conversations.startTurn({
+      selection,
+      message,
+      system,
+      chatId,
+      newChatName: message.text.trim().slice(0, 60) || "New chat",
+      size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
+      signal: clientAbortSignal(request, reply),
+    });
+    const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
+    return sendTurn(context, request, reply, turn, renderer, {
+      stream: body.stream === true,
+      includeUsage: body.stream === true,
+      extra: () => ({ chatId: turn.chatId, parentId: turn.responseId ?? null }),
+    });
+  });
+}
