@@ -35,6 +35,7 @@ export function buildApp(context: AppContext): FastifyInstance {
   });
 
   // Some clients send JSON without (or with a wrong) Content-Type; read it anyway.
+  app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
     const text = String(body);
     if (text.trim() === "") return done(null, undefined);

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Turn } from "../conversation/conversation-service.js";
+import type { QwenEvent } from "../events.js";
 import type { AppContext } from "./app-context.js";
 import { openAiErrorBody, toHttpError } from "./http-errors.js";
 import type { CompletionRenderer } from "./openai/completion-renderer.js";
@@ -33,7 +34,8 @@ export async function sendTurn(
   }
 
   const events = turn.events[Symbol.asyncIterator]();
-  const first = await events.next();
+  // Failures before anything visible still get a real HTTP status (and SDK retries).
+  const opening = await awaitFirstVisible(events, context.config.keepAliveMs);
   reply.hijack();
   const sse = new SseWriter(reply.raw, {
     keepAliveMs: context.config.keepAliveMs,
@@ -41,8 +43,11 @@ export async function sendTurn(
   });
   try {
     await sse.send({ ...renderer.roleChunk(), ...extra() });
-    let next = first;
-    while (!next.done && !sse.closed) {
+    for (const event of opening.buffered) {
+      for (const delta of renderer.deltas(event)) await sse.send(renderer.chunk(delta));
+    }
+    let next = opening.done ? undefined : await (opening.pending ?? events.next());
+    while (next && !next.done && !sse.closed) {
       for (const delta of renderer.deltas(next.value)) await sse.send(renderer.chunk(delta));
       next = await events.next();
     }
@@ -59,4 +64,56 @@ export async function sendTurn(
     await events.return?.(undefined);
   }
   return undefined;
+}
+
+/** Events a user sees; until one arrives, a failure can still be an HTTP error status. */
+const VISIBLE: ReadonlySet<QwenEvent["type"]> = new Set([
+  "text-delta",
+  "reasoning-delta",
+  "image",
+  "search-results",
+  "finish",
+]);
+
+interface Opening {
+  buffered: QwenEvent[];
+  done: boolean;
+  /** A read still running when the wait ended (slow upstream): continue with it. */
+  pending?: Promise<IteratorResult<QwenEvent>>;
+}
+
+/**
+ * Reads until the first visible event, the end, or `waitMs`: a slow start (a video being
+ * made) must not keep the client without headers, where it cannot even get keep-alives.
+ * Errors thrown while waiting propagate, before any header is sent.
+ */
+async function awaitFirstVisible(events: AsyncIterator<QwenEvent>, waitMs: number): Promise<Opening> {
+  const buffered: QwenEvent[] = [];
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const pending = events.next();
+    const result = await raceDeadline(pending, deadline);
+    if (result === undefined) {
+      // Mark it handled now; it is awaited again once the stream is open.
+      pending.catch(() => {});
+      return { buffered, done: false, pending };
+    }
+    if (result.done) return { buffered, done: true };
+    buffered.push(result.value);
+    if (VISIBLE.has(result.value.type)) return { buffered, done: false };
+  }
+}
+
+async function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.race([promise, Promise.resolve(undefined)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), remaining);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -30,7 +30,9 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
   const turn = await context.conversations.startTurn({
     selection,
     message,
-    clientHistory: history,
+    // With a chat id and only the new message, the stored chat is the context.
+    clientHistory: chatId && history.every((item) => item.role === "system") ? undefined : history,
+    system: history.filter((item) => item.role === "system").map((item) => item.text),
     chatId,
     newChatName: "OpenAI API Chat",
     size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,

@@ -1,5 +1,8 @@
 import type OpenAI from "openai";
-import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+} from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSse, type Harness, type RunningProxy, startHarness } from "../../../testing/proxy-harness.js";
 
@@ -133,9 +136,9 @@ describe('REASONING_FORMAT "think-tags"', () => {
       model: "qwen3.7-plus-thinking",
       messages: [{ role: "user", content: "Tags please" }],
     });
-    expect(deltas.some((delta) => delta.reasoning_content !== undefined || delta.reasoning !== undefined)).toBe(
-      false,
-    );
+    expect(
+      deltas.some((delta) => delta.reasoning_content !== undefined || delta.reasoning !== undefined),
+    ).toBe(false);
     const content = deltas.map((delta) => delta.content ?? "").join("");
     expect(content.startsWith("<think>")).toBe(true);
     expect(content).toContain("</think>");
