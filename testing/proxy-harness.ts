@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { type ConfigInput, loadConfig } from "../src/config/config.js";
 import { type RunningServer, startServer } from "../src/server/create-server.js";
@@ -49,6 +52,8 @@ export async function startProxy(fake: FakeQwen, options: ProxyOptions = {}): Pr
       qwenTokens: options.tokens ?? [],
       logLevel: "silent",
       shutdownGraceMs: 200,
+      // Each proxy keeps its chats in its own throw-away directory.
+      dataDir: mkdtempSync(join(tmpdir(), "freeqwenapi-test-")),
       ...options.config,
     },
     // The developer's environment must not leak into tests.
@@ -66,7 +71,10 @@ export async function startProxy(fake: FakeQwen, options: ProxyOptions = {}): Pr
         timeout: 15_000,
         ...clientOptions,
       }),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      if (!options.config?.dataDir) rmSync(server.context.config.dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { AccountPool } from "../accounts/account-pool.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
@@ -6,7 +7,7 @@ import { ConversationService } from "../conversation/conversation-service.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
-import { MemoryChatStore } from "../store/memory-chat-store.js";
+import { SqliteChatStore, sqliteDatabaseFileName } from "../store/sqlite-chat-store.js";
 import { DirectTransport } from "../transport/direct.js";
 import { buildApp } from "./app.js";
 import type { AppContext } from "./app-context.js";
@@ -61,7 +62,7 @@ export function createContext(config: Config): AppContext {
     ttlMs: config.modelsTtlMs,
     load: (signal) => (accounts.any()?.client ?? anonymous).listModels({ signal }),
   });
-  const store = new MemoryChatStore();
+  const store = new SqliteChatStore(join(config.dataDir, sqliteDatabaseFileName));
   return {
     config,
     store,

@@ -90,11 +90,13 @@ export interface UpstreamChatRef {
  * SQLite and Postgres implementations satisfy the same contract.
  */
 export interface ChatStore {
+  /** Throws when `id` is given and already taken. */
   createChat(input: { name: string; model: string; id?: string }): Promise<ChatRecord>;
   getChat(chatId: string): Promise<ChatRecord | undefined>;
   listChats(options?: { limit?: number; offset?: number }): Promise<{ chats: ChatSummary[]; total: number }>;
   findByHistoryHash(hash: string): Promise<ChatRecord | undefined>;
   appendMessage(chatId: string, message: NewMessage): Promise<StoredMessage>;
+  /** A field present in the patch with the value `undefined` is cleared. */
   updateMessage(chatId: string, messageId: string, patch: MessagePatch): Promise<void>;
   setBinding(chatId: string, binding: UpstreamBinding | undefined): Promise<void>;
   setHistoryHash(chatId: string, hash: string | undefined): Promise<void>;

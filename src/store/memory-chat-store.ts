@@ -16,6 +16,7 @@ export class MemoryChatStore implements ChatStore {
   readonly #upstream = new Map<string, UpstreamChatRef[]>();
 
   async createChat(input: { name: string; model: string; id?: string }): Promise<ChatRecord> {
+    if (input.id && this.#chats.has(input.id)) throw new Error(`Chat ${input.id} already exists`);
     const now = Date.now();
     const chat: ChatRecord = {
       id: input.id ?? randomUUID(),
@@ -56,8 +57,8 @@ export class MemoryChatStore implements ChatStore {
     const stored: StoredMessage = {
       id: randomUUID(),
       createdAt: Date.now(),
-      status: "complete",
-      ...message,
+      ...structuredClone(message),
+      status: message.status ?? "complete",
     };
     chat.messages.push(stored);
     chat.updatedAt = Math.max(Date.now(), chat.updatedAt);
@@ -68,7 +69,7 @@ export class MemoryChatStore implements ChatStore {
     const chat = this.#require(chatId);
     const message = chat.messages.find((item) => item.id === messageId);
     if (!message) throw new Error(`Message ${messageId} not found in chat ${chatId}`);
-    Object.assign(message, patch);
+    Object.assign(message, structuredClone(patch));
     chat.updatedAt = Math.max(Date.now(), chat.updatedAt);
   }
 
