@@ -127,7 +127,14 @@ export class ConversationService {
       let lastError: unknown;
 
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-        const account = this.#acquire(binding?.accountId, excluded, lastError);
+        let account: Account;
+        try {
+          account = this.#acquire(binding?.accountId, excluded, lastError);
+        } catch (error) {
+          // No account is left to try: the turn is over, and the store must say so.
+          await recorder.fail(error);
+          throw error;
+        }
         const continuing = binding !== undefined && binding.accountId === account.id;
         try {
           const upstreamChatId = continuing

@@ -1,8 +1,9 @@
 import type { AccountPool } from "../accounts/account-pool.js";
 import type { Config } from "../config/config.js";
-import type { ConversationService } from "../conversation/conversation-service.js";
+import type { ConversationService, Turn, TurnRequest } from "../conversation/conversation-service.js";
 import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
 import type { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
+import { ServiceError } from "../errors.js";
 import type { ModelCatalogue } from "../qwen/models.js";
 import type { ChatStore } from "../store/chat-store.js";
 import { RequestError } from "./http-errors.js";
@@ -47,4 +48,22 @@ export function readChatId(value: unknown, param: string): string | undefined {
     throw new RequestError(`'${param}' must be a chat id (a UUID)`, { param, code: "invalid_chat_id" });
   }
   return value.toLowerCase();
+}
+
+/**
+ * Starts a turn; an unknown chat is a 404 naming the field as this surface spells it.
+ */
+export async function startTurnFor(
+  context: AppContext,
+  request: TurnRequest,
+  chatIdParam: string,
+): Promise<Turn> {
+  try {
+    return await context.conversations.startTurn(request);
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === "chat_not_found") {
+      throw new RequestError(error.message, { status: 404, code: "chat_not_found", param: chatIdParam });
+    }
+    throw error;
+  }
 }

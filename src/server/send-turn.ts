@@ -53,7 +53,7 @@ export async function sendTurn(
     }
     if (sse.closed) return undefined;
     await sse.send({ ...renderer.finalChunk(), ...extra() });
-    if (options.includeUsage) await sse.send(renderer.usageChunk());
+    if (options.includeUsage) await sse.send({ ...renderer.usageChunk(), ...extra() });
     await sse.send("[DONE]");
   } catch (error) {
     const httpError = toHttpError(error);

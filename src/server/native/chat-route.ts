@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { QwenAspectRatio } from "../../qwen/chat-types.js";
-import { type AppContext, readChatId, resolveModel } from "../app-context.js";
+import { type AppContext, readChatId, resolveModel, startTurnFor } from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { CompletionRenderer } from "../openai/completion-renderer.js";
 import { sendTurn } from "../send-turn.js";
@@ -20,15 +20,19 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
       thinking: body.enable_thinking ?? undefined,
       search: body.enable_search ?? undefined,
     });
-    const turn = await context.conversations.startTurn({
-      selection,
-      message,
-      system,
-      chatId,
-      newChatName: message.text.trim().slice(0, 60) || "New chat",
-      size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
-      signal: clientAbortSignal(request, reply),
-    });
+    const turn = await startTurnFor(
+      context,
+      {
+        selection,
+        message,
+        system,
+        chatId,
+        newChatName: message.text.trim().slice(0, 60) || "New chat",
+        size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
+        signal: clientAbortSignal(request, reply),
+      },
+      "chatId",
+    );
     const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
     return sendTurn(context, request, reply, turn, renderer, {
       stream: body.stream === true,

@@ -16,7 +16,12 @@ import {
   upstreamContext,
   upstreamParentOf,
 } from "../../../testing/native-harness.js";
-import { type Harness, startHarness, upstreamMessages, upstreamMessageText } from "../../../testing/proxy-harness.js";
+import {
+  type Harness,
+  startHarness,
+  upstreamMessages,
+  upstreamMessageText,
+} from "../../../testing/proxy-harness.js";
 
 // POST /api/chat end to end: the proxy on 127.0.0.1 against the fake chat.qwen.ai. The fake
 // says which context reached "the model": "Turn N" is the depth of the upstream thread, and
@@ -165,12 +170,17 @@ describe("context comes from the stored history", () => {
     expect(upstreamContext(harness.fake, secondUpstream)).toContain("My name is Ada");
     expect(second.parentId).not.toBe(first.parentId);
 
-    const third = await chatTurn(url, { messages: [{ role: "user", content: "Once more" }], chatId: first.chatId });
+    const third = await chatTurn(url, {
+      messages: [{ role: "user", content: "Once more" }],
+      chatId: first.chatId,
+    });
     expect(parseReply(third.content).turn).toBe(3);
     expect(upstreamParentOf(lastCompletion(harness.fake))).toBe(second.parentId);
 
     const chat = await getChat(url, first.chatId);
-    expect(chat.messages.map((message: { role: string; content: string }) => [message.role, message.content])).toEqual([
+    expect(
+      chat.messages.map((message: { role: string; content: string }) => [message.role, message.content]),
+    ).toEqual([
       ["user", "My name is Ada"],
       ["assistant", first.content],
       ["user", "What is my name?"],
@@ -210,7 +220,12 @@ describe("context comes from the stored history", () => {
     expect(upstreamChatOf(folded)).not.toBe(oldThread);
     expect(upstreamParentOf(folded)).toBeNull();
     const text = upstreamMessageText(folded);
-    for (const earlier of ["Remember the number 4217", first.content, "And the colour teal", second.content]) {
+    for (const earlier of [
+      "Remember the number 4217",
+      first.content,
+      "And the colour teal",
+      second.content,
+    ]) {
       expect(text).toContain(earlier);
     }
     // The new message comes last, after the history.
@@ -343,7 +358,9 @@ describe("the OpenAI surface continues a named chat", () => {
     ]);
     expect(chat.messages[2].content).toBe("What is my favourite colour?");
     // The stored chat is the context: the model can see the colour.
-    expect(upstreamContext(harness.fake, lastCompletion(harness.fake))).toContain("My favourite colour is teal");
+    expect(upstreamContext(harness.fake, lastCompletion(harness.fake))).toContain(
+      "My favourite colour is teal",
+    );
   });
 
   it("with an X-Chat-Id header, uses a chat made with POST /api/chats and keeps its context", async () => {
@@ -367,11 +384,14 @@ describe("the OpenAI surface continues a named chat", () => {
     expect(second.status, second.text).toBe(200);
     const chat = await getChat(url, chatId);
     expect(chat.name).toBe("Named from the native API");
-    expect(chat.messages.map((message: { content: string }) => message.content).filter((_: string, index: number) => index % 2 === 0)).toEqual([
+    expect(
+      chat.messages
+        .map((message: { content: string }) => message.content)
+        .filter((_: string, index: number) => index % 2 === 0),
+    ).toEqual(["The password is swordfish", "What is the password?"]);
+    expect(upstreamContext(harness.fake, lastCompletion(harness.fake))).toContain(
       "The password is swordfish",
-      "What is the password?",
-    ]);
-    expect(upstreamContext(harness.fake, lastCompletion(harness.fake))).toContain("The password is swordfish");
+    );
   });
 
   it("answers 404 for an unknown chat_id and 400 for a malformed X-Chat-Id", async () => {
@@ -382,7 +402,10 @@ describe("the OpenAI surface continues a named chat", () => {
     });
     expectError(unknown, 404, { code: "chat_not_found" });
 
-    const malformed = await completion({ messages: [{ role: "user", content: "Hi" }] }, { "x-chat-id": "not-a-uuid" });
+    const malformed = await completion(
+      { messages: [{ role: "user", content: "Hi" }] },
+      { "x-chat-id": "not-a-uuid" },
+    );
     expectError(malformed, 400, { code: "invalid_chat_id" });
     expect(String(malformed.body.error.param).toLowerCase()).toMatch(/chat[-_]?id/);
     expect(completionRequests(harness.fake).length).toBe(before);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { QwenAspectRatio } from "../../qwen/chat-types.js";
-import { type AppContext, readChatId, resolveModel } from "../app-context.js";
+import { type AppContext, readChatId, resolveModel, startTurnFor } from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { sendTurn } from "../send-turn.js";
 import { parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
@@ -27,17 +27,22 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
     search: body.enable_search ?? undefined,
   });
   const signal = clientAbortSignal(request, reply);
-  const turn = await context.conversations.startTurn({
-    selection,
-    message,
-    // With a chat id and only the new message, the stored chat is the context.
-    clientHistory: chatId && history.every((item) => item.role === "system") ? undefined : history,
-    system: history.filter((item) => item.role === "system").map((item) => item.text),
-    chatId,
-    newChatName: "OpenAI API Chat",
-    size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
-    signal,
-  });
+  const chatIdParam = body.chat_id ? "chat_id" : "X-Chat-Id";
+  const turn = await startTurnFor(
+    context,
+    {
+      selection,
+      message,
+      // With a chat id and only the new message, the stored chat is the context.
+      clientHistory: chatId && history.every((item) => item.role === "system") ? undefined : history,
+      system: history.filter((item) => item.role === "system").map((item) => item.text),
+      chatId,
+      newChatName: "OpenAI API Chat",
+      size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
+      signal,
+    },
+    chatIdParam,
+  );
   const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
   return sendTurn(context, request, reply, turn, renderer, {
     stream: body.stream === true,
