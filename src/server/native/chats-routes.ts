@@ -152,25 +152,24 @@ function readInteger(value: string | undefined, param: string, fallback: number,
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function summaryJson(chat: ChatSummary) {
+/** The fields every chat answer starts with. */
+function chatHeader(chat: Pick<ChatRecord, "id" | "name" | "model" | "createdAt" | "updatedAt">) {
   return {
     chatId: chat.id,
     name: chat.name,
     model: chat.model,
     createdAt: iso(chat.createdAt),
     updatedAt: iso(chat.updatedAt),
-    messageCount: chat.messageCount,
-    userMessageCount: chat.userMessageCount,
   };
+}
+
+function summaryJson(chat: ChatSummary) {
+  return { ...chatHeader(chat), messageCount: chat.messageCount, userMessageCount: chat.userMessageCount };
 }
 
 function chatJson(chat: ChatRecord) {
   return {
-    chatId: chat.id,
-    name: chat.name,
-    model: chat.model,
-    createdAt: iso(chat.createdAt),
-    updatedAt: iso(chat.updatedAt),
+    ...chatHeader(chat),
     messages: chat.messages.map((message) => ({
       id: message.id,
       role: message.role,
