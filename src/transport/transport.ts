@@ -30,7 +30,7 @@ export interface TransportResponse {
 }
 
 export interface Transport {
-  readonly kind: "direct" | "browser";
+  readonly kind: "direct" | "browser" | "auto";
   /** Throws QwenError (network_error, timeout, aborted) when no response arrives. */
   request(request: TransportRequest): Promise<TransportResponse>;
   close(): Promise<void>;

@@ -1,0 +1,133 @@
+import { looksLikeWafPage } from "../qwen/classify-error.js";
+import type { Transport, TransportRequest, TransportResponse } from "./transport.js";
+
+export interface AutoTransportOptions {
+  direct: Transport;
+  /** Made on first need: starting a browser costs seconds and memory. */
+  browser: () => Promise<Transport>;
+  /** How long an account stays on the browser path after the wall was met. */
+  stickyMs?: number;
+  now?: () => number;
+  onFallback?: (reason: string) => void;
+}
+
+/** How much of a JSON answer is read to look for an anti-bot verdict. */
+const SNIFF_LIMIT = 16 * 1024;
+
+/**
+ * Direct HTTP first; when the anti-bot wall answers instead of the API (an HTML challenge
+ * page with status 200, an empty body, FAIL_SYS_USER_VALIDATE), the same request is replayed
+ * through the logged-in browser page, and the account stays on that path for a while. The
+ * wall answers before the request reaches the model, so the replay runs nothing twice.
+ */
+export class AutoTransport implements Transport {
+  readonly kind = "auto" as const;
+  readonly #options: AutoTransportOptions;
+  readonly #stickyMs: number;
+  readonly #now: () => number;
+  #browser: Promise<Transport> | undefined;
+  #browserUntil = 0;
+
+  constructor(options: AutoTransportOptions) {
+    this.#options = options;
+    this.#stickyMs = options.stickyMs ?? 10 * 60_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** True while requests go through the browser. */
+  get onBrowserPath(): boolean {
+    return this.#now() < this.#browserUntil;
+  }
+
+  async request(request: TransportRequest): Promise<TransportResponse> {
+    if (this.onBrowserPath) return (await this.#getBrowser()).request(request);
+    const response = await this.#options.direct.request(request);
+    const sniffed = await sniff(response);
+    if (sniffed.blocked === undefined) return sniffed.response;
+    response.cancel();
+    this.#browserUntil = this.#now() + this.#stickyMs;
+    this.#options.onFallback?.(sniffed.blocked);
+    return (await this.#getBrowser()).request(request);
+  }
+
+  async close(): Promise<void> {
+    const browser = this.#browser;
+    this.#browser = undefined;
+    await Promise.all([
+      this.#options.direct.close(),
+      browser?.then(
+        (transport) => transport.close(),
+        () => {},
+      ),
+    ]);
+  }
+
+  #getBrowser(): Promise<Transport> {
+    this.#browser ??= this.#options.browser().catch((error: unknown) => {
+      this.#browser = undefined;
+      throw error;
+    });
+    return this.#browser;
+  }
+}
+
+interface Sniffed {
+  /** Why the answer is the wall, or undefined when it is the API. */
+  blocked: string | undefined;
+  /** The response again, with the bytes read while sniffing put back in front. */
+  response: TransportResponse;
+}
+
+/** Reads just enough of the answer to tell the wall from the API. */
+async function sniff(response: TransportResponse): Promise<Sniffed> {
+  const iterator = response.body[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  let ended = false;
+  for (;;) {
+    const visible = text.trimStart();
+    if (visible.startsWith("<")) break;
+    if (visible !== "" && !visible.startsWith("{")) break;
+    if (visible.startsWith("{") && (bytes >= SNIFF_LIMIT || isCompleteJson(visible))) break;
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    bytes += next.value.byteLength;
+    text += decoder.decode(next.value, { stream: true });
+  }
+  const visible = text.trimStart();
+  const blocked =
+    response.status === 200 && ended && visible === ""
+      ? "upstream answered with an empty body"
+      : visible.startsWith("<") &&
+          (response.status === 200 || looksLikeWafPage(visible.slice(0, SNIFF_LIMIT)))
+        ? "upstream answered with an anti-bot page"
+        : /FAIL_SYS_USER_VALIDATE|RGV587/.test(visible.slice(0, SNIFF_LIMIT))
+          ? "upstream asked for a human verification"
+          : undefined;
+  const rest = { [Symbol.asyncIterator]: () => iterator };
+  return {
+    blocked,
+    response: {
+      ...response,
+      body: (async function* () {
+        yield* head;
+        if (!ended) yield* rest;
+      })(),
+    },
+  };
+}
+
+function isCompleteJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
