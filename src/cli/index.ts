@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerAccountsCommand } from "./accounts-command.js";
 import { demo } from "./demo-command.js";
 import { configFromFlags, reportStartupError, type ServeFlags, serve } from "./serve-command.js";
 
@@ -24,5 +25,7 @@ withServeFlags(
     .command("demo")
     .description("start the server against the built-in fake upstream (offline playground)"),
 ).action((flags: ServeFlags) => demo(flags).catch(reportStartupError));
+
+registerAccountsCommand(program);
 
 program.parseAsync().catch(reportStartupError);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { loadAccountRecords } from "../accounts/account-files.js";
 import { AccountPool } from "../accounts/account-pool.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { ConversationService } from "../conversation/conversation-service.js";
@@ -51,6 +52,10 @@ export function createContext(config: Config): AppContext {
     headersTimeoutMs: config.upstreamTimeoutMs,
     idleTimeoutMs: config.streamIdleTimeoutMs,
   });
+  // Accounts saved by `login` / `accounts add` first, then those given in the environment.
+  for (const record of loadAccountRecords(config.dataDir)) {
+    if (!record.disabled) accounts.addToken(record.token, record.source, record.label);
+  }
   for (const token of config.qwenTokens) accounts.addToken(token, "env");
   // The model list works without a token; an account's token is sent when there is one.
   const anonymous = new QwenClient({

@@ -11,10 +11,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const fake = await startFakeQwen({ port, chunkDelayMs: 15 });
 const demo = fake.addAccount({ email: "demo@example.com", password: "demo", name: "Demo" });
+// With the wall up only a browser that loaded a page gets through, which is what the
+// browser transport needs to be tried against by hand.
+const botWall = process.env.FAKE_QWEN_BOT_WALL === "1";
+fake.setBotWall(botWall);
 
 console.log(`fake chat.qwen.ai listening on ${fake.url}`);
 console.log("demo account: demo@example.com / demo (sign in with the SHA-256 hex of the password)");
 console.log(`demo token:   ${demo.token}`);
+console.log(`browser sign-in: ${fake.url}/auth?action=signin${botWall ? " (bot wall is up)" : ""}`);
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { type BrowserSurface, clearanceCookieName } from "./browser-surface.js";
 import type { FakeState } from "./fake-state.js";
 import { sendJson, sendMethodNotAllowed, sendRouteNotFound, sendUnauthorized } from "./http-replies.js";
 import {
@@ -15,7 +16,7 @@ import {
 } from "./request-context.js";
 import { handleOssRequest, isOssRequest } from "./routes/oss-routes.js";
 import { routes } from "./routes.js";
-import { sendScenarioReply } from "./scenario-replies.js";
+import { sendScenarioReply, sendWafChallenge } from "./scenario-replies.js";
 import type { ScenarioStore } from "./scenarios.js";
 import { createRandom } from "./seeded-random.js";
 import type { RequestLogEntry } from "./types.js";
@@ -26,6 +27,7 @@ import type { RequestLogEntry } from "./types.js";
 export interface ServerDependencies {
   state: FakeState;
   scenarios: ScenarioStore;
+  browserSurface: BrowserSurface;
   requests: RequestLogEntry[];
   settings: ServerSettings;
   host: string;
@@ -92,6 +94,7 @@ export async function startServer(dependencies: ServerDependencies): Promise<Run
       auth,
       state,
       scenarios: dependencies.scenarios,
+      browserSurface: dependencies.browserSurface,
       settings,
       baseUrl,
       signal: abortController.signal,
@@ -130,6 +133,11 @@ async function dispatch(context: RequestContext): Promise<void> {
   const { response, scenarios, auth } = context;
   if (isOssRequest(context)) {
     handleOssRequest(context);
+    return;
+  }
+  // The anti-bot wall stands in front of routing and authentication alike (§2.5).
+  if (context.browserSurface.blocks(context.path, readCookie(context.request, clearanceCookieName))) {
+    sendWafChallenge(response);
     return;
   }
   const candidates = routes.filter((candidate) => candidate.pattern.test(context.path));

@@ -1,3 +1,4 @@
+import { BrowserSurface } from "./browser-surface.js";
 import { startServer } from "./fake-server.js";
 import { FakeState } from "./fake-state.js";
 import { ScenarioStore } from "./scenarios.js";
@@ -5,7 +6,8 @@ import type { FakeQwen, FakeQwenOptions, RequestLogEntry } from "./types.js";
 
 // A real HTTP server that behaves like chat.qwen.ai's private web API, including its
 // rudeness: 200s for failures, byte-split SSE without [DONE], ownership rules, signed
-// uploads. Client tests run against it instead of the internet.
+// uploads, an anti-bot wall only a real browser gets through. Client tests run against it
+// instead of the internet.
 
 export type {
   FakeAccount,
@@ -19,10 +21,12 @@ export type {
 export async function startFakeQwen(options: FakeQwenOptions = {}): Promise<FakeQwen> {
   const state = new FakeState();
   const scenarios = new ScenarioStore();
+  const browserSurface = new BrowserSurface();
   const requests: RequestLogEntry[] = [];
   const running = await startServer({
     state,
     scenarios,
+    browserSurface,
     requests,
     settings: {
       chunkDelayMs: options.chunkDelayMs ?? 1,
@@ -52,6 +56,16 @@ export async function startFakeQwen(options: FakeQwenOptions = {}): Promise<Fake
       state
         .chatsOf(accountId)
         .map((chat) => ({ id: chat.id, title: chat.title, messageCount: chat.messages.length })),
+    setBotWall: (enabled) => {
+      browserSurface.botWallEnabled = enabled;
+    },
+    setVerification: (enabled) => {
+      browserSurface.verificationEnabled = enabled;
+    },
+    invalidateClearance: () => browserSurface.invalidateClearance(),
+    get pageLoads() {
+      return browserSurface.pageLoads;
+    },
     close: () => running.close(),
   };
 }

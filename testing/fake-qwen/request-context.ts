@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { BrowserSurface } from "./browser-surface.js";
 import type { FakeState } from "./fake-state.js";
 import type { ScenarioStore } from "./scenarios.js";
 import type { RandomSource } from "./seeded-random.js";
@@ -29,6 +30,7 @@ export interface RequestContext {
   auth: Authentication;
   state: FakeState;
   scenarios: ScenarioStore;
+  browserSurface: BrowserSurface;
   settings: ServerSettings;
   baseUrl: string;
   /** Aborted when the fake closes, so long streams and sleeps end promptly. */

@@ -10,6 +10,7 @@ import { handleChatDetail, handleDeleteChat, handleListChats, handleNewChat } fr
 import { handleCompletion } from "./routes/completion-routes.js";
 import { handleMediaFile, handleTaskStatus } from "./routes/media-routes.js";
 import { handleModels, handleModelsV2 } from "./routes/model-routes.js";
+import { handleChatShellPage, handleSigninPage } from "./routes/page-routes.js";
 import {
   handleParseFile,
   handleParseStatus,
@@ -27,7 +28,7 @@ export interface RouteDefinition {
   pattern: RegExp;
   /** "required" answers 401 before the handler runs when the token is missing or bad. */
   auth: "required" | "optional";
-  /** Which scenarios may apply; null for non-API paths (media downloads). */
+  /** Which scenarios may apply; null for non-API paths (media downloads, HTML pages). */
   kind: RouteKind | null;
   handle(context: RequestContext, parameters: string[]): void | Promise<void>;
 }
@@ -163,4 +164,14 @@ export const routes: RouteDefinition[] = [
     handle: handleMemoriesDelete,
   }),
   route({ method: "GET", pattern: /^\/output\/.+$/, auth: "optional", kind: null, handle: handleMediaFile }),
+  // Pages for a real browser (§2.2). `/auth` serves the sign-in form whatever `action` says.
+  route({ method: "GET", pattern: /^\/auth\/?$/, auth: "optional", kind: null, handle: handleSigninPage }),
+  route({ method: "GET", pattern: /^\/$/, auth: "optional", kind: null, handle: handleChatShellPage }),
+  route({
+    method: "GET",
+    pattern: /^\/c\/[^/]+$/,
+    auth: "optional",
+    kind: null,
+    handle: handleChatShellPage,
+  }),
 ];

@@ -67,5 +67,17 @@ export interface FakeQwen {
   setScenario(scenario: FakeScenario, options?: ScenarioOptions): void;
   clearScenario(): void;
   chatsOf(accountId: string): Array<{ id: string; title: string; messageCount: number }>;
+  /**
+   * Raises the anti-bot wall: `/api/v2/*` except the model list answers the 200 HTML WAF
+   * challenge unless the request carries a fresh `acw_sc__v3` cookie, which only the inline
+   * script of the fake's own pages sets (so only a real browser gets one).
+   */
+  setBotWall(enabled: boolean): void;
+  /** While on, every HTML page is the slider-captcha interstitial (title contains "Verification"). */
+  setVerification(enabled: boolean): void;
+  /** Expires every clearance cookie handed out so far; the next page load mints a valid one. */
+  invalidateClearance(): void;
+  /** HTML pages served so far; unlike `requests`, not reset by `clearRequests()`. */
+  readonly pageLoads: number;
   close(): Promise<void>;
 }

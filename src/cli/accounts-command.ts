@@ -1,0 +1,138 @@
+import type { Command } from "commander";
+import {
+  type AccountRecord,
+  loadAccountRecords,
+  removeAccountRecord,
+  saveAccountRecord,
+} from "../accounts/account-files.js";
+import { accountIdFor } from "../accounts/account-pool.js";
+import { loadConfig } from "../config/config.js";
+import { tokenExpiry } from "../qwen/jwt.js";
+
+/** `accounts list|add|remove|enable|disable`: the saved accounts, without their secrets. */
+export function registerAccountsCommand(program: Command): void {
+  const accounts = program.command("accounts").description("manage the saved Qwen accounts");
+
+  accounts
+    .command("list", { isDefault: true })
+    .description("show the saved accounts")
+    .option("--json", "machine-readable output")
+    .action((flags: { json?: boolean }) => {
+      const { dataDir, qwenTokens } = loadConfig();
+      const rows = loadAccountRecords(dataDir).map((record) => describe(record));
+      for (const token of qwenTokens) rows.push(describe(envRecord(token)));
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write(
+          "No accounts. Add one with `accounts add --token <token>` or set QWEN_TOKENS.\n",
+        );
+        return;
+      }
+      printTable(rows);
+    });
+
+  accounts
+    .command("add")
+    .description("save an account from its chat.qwen.ai token (localStorage `token`)")
+    .requiredOption("--token <token>", "the session token (a JWT)")
+    .option("--label <label>", "a name to recognise the account by")
+    .action((flags: { token: string; label?: string }) => {
+      const { dataDir } = loadConfig();
+      const token = flags.token.trim();
+      const expiry = tokenExpiry(token);
+      if (!expiry) fail("That does not look like a chat.qwen.ai token (a JWT with an expiry).");
+      if (expiry.getTime() <= Date.now()) fail(`That token expired on ${expiry.toISOString()}.`);
+      const id = accountIdFor(token);
+      const existing = loadAccountRecords(dataDir).find((record) => record.id === id);
+      const now = new Date().toISOString();
+      saveAccountRecord(dataDir, {
+        ...existing,
+        id,
+        label: flags.label ?? existing?.label ?? id,
+        source: existing?.source ?? "cli",
+        token,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
+      process.stdout.write(
+        `${existing ? "Updated" : "Added"} account ${id} (token valid until ${expiry.toISOString()}).\n`,
+      );
+    });
+
+  accounts
+    .command("remove <id>")
+    .description("forget a saved account (and its browser profile)")
+    .action((id: string) => {
+      const { dataDir } = loadConfig();
+      if (!removeAccountRecord(dataDir, id)) fail(`No saved account ${id}.`);
+      process.stdout.write(`Removed account ${id}.\n`);
+    });
+
+  for (const [name, disabled] of [
+    ["enable", false],
+    ["disable", true],
+  ] as const) {
+    accounts
+      .command(`${name} <id>`)
+      .description(`${name} a saved account`)
+      .action((id: string) => {
+        const { dataDir } = loadConfig();
+        const record = loadAccountRecords(dataDir).find((item) => item.id === id);
+        if (!record) fail(`No saved account ${id}.`);
+        saveAccountRecord(dataDir, { ...record, disabled, updatedAt: new Date().toISOString() });
+        process.stdout.write(`Account ${id} ${disabled ? "disabled" : "enabled"}.\n`);
+      });
+  }
+}
+
+function envRecord(token: string): AccountRecord {
+  const id = accountIdFor(token);
+  return { id, label: id, source: "env", token, createdAt: "", updatedAt: "" };
+}
+
+interface Row {
+  id: string;
+  label: string;
+  source: string;
+  state: string;
+  tokenExpiresAt: string | null;
+  email: string | null;
+}
+
+function describe(record: AccountRecord): Row {
+  const expiry = tokenExpiry(record.token);
+  const expired = expiry !== undefined && expiry.getTime() <= Date.now();
+  return {
+    id: record.id,
+    label: record.label,
+    source: record.source,
+    state: record.disabled ? "disabled" : expired ? "expired" : "ok",
+    tokenExpiresAt: expiry ? expiry.toISOString() : null,
+    email: record.email ?? null,
+  };
+}
+
+function printTable(rows: Row[]): void {
+  const headers = ["ID", "LABEL", "SOURCE", "STATE", "TOKEN EXPIRES", "EMAIL"];
+  const cells = rows.map((row) => [
+    row.id,
+    row.label,
+    row.source,
+    row.state,
+    row.tokenExpiresAt ?? "-",
+    row.email ?? "-",
+  ]);
+  const widths = headers.map((header, index) =>
+    Math.max(header.length, ...cells.map((cell) => cell[index]!.length)),
+  );
+  const line = (values: string[]) => values.map((value, index) => value.padEnd(widths[index]!)).join("  ");
+  process.stdout.write(`${[line(headers), ...cells.map(line)].join("\n")}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
