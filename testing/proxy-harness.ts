@@ -52,6 +52,9 @@ export async function startProxy(fake: FakeQwen, options: ProxyOptions = {}): Pr
       qwenTokens: options.tokens ?? [],
       logLevel: "silent",
       shutdownGraceMs: 200,
+      // Pacing is for the real site; tests run as fast as the fake allows.
+      accountMinGapMs: 0,
+      accountGapJitterMs: 0,
       // Each proxy keeps its chats in its own throw-away directory.
       dataDir: mkdtempSync(join(tmpdir(), "freeqwenapi-test-")),
       ...options.config,

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import type { QwenError } from "../errors.js";
+import { type QwenError, ServiceError } from "../errors.js";
 import type { BrowserIdentity } from "../qwen/browser-identity.js";
 import { QwenClient } from "../qwen/client.js";
 import { decodeJwtPayload, isTokenExpired, tokenExpiry } from "../qwen/jwt.js";
 import { DirectTransport } from "../transport/direct.js";
 import type { Transport } from "../transport/transport.js";
+import type { SavedAccountState } from "./account-state-file.js";
 
 export type AccountState = "ok" | "rate_limited" | "expired" | "needs_verification" | "cooling_down";
 export type AccountSource = "env" | "cli" | "browser";
@@ -20,8 +21,13 @@ export interface Account {
   /** Until when the account is parked (rate limit, anti-bot cool-down). */
   unavailableUntil?: number;
   lastUsedAt: number;
+  /** The earliest moment the next request may start on it (pacing). */
+  nextStartAt: number;
   inFlight: number;
   requestsToday: number;
+  /** The local day `requestsToday` counts. */
+  day: string;
+  consecutiveFailures: number;
   lastError?: string;
 }
 
@@ -43,7 +49,24 @@ export interface AccountPoolOptions {
   identity?: Partial<BrowserIdentity>;
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Requests one account runs at once (bursts on one account trip the anti-bot wall). */
+  concurrency?: number;
+  /** Least time between the starts of two requests on one account… */
+  minGapMs?: number;
+  /** …plus up to this much random jitter, so the rhythm does not look machine-made. */
+  gapJitterMs?: number;
+  /** Requests that may wait for an account at once; more get a 503 at once. */
+  queueLimit?: number;
+  /** How long a request waits for an account before a 503. */
+  queueTimeoutMs?: number;
+  /** Makes an account's transport (direct by default; auto or browser when configured). */
+  transportFor?: (account: { id: string; token: () => string }) => Transport;
+  /** Saved state to apply to accounts as they are added (rate limits survive restarts). */
+  savedState?: Record<string, SavedAccountState>;
+  /** Called after a change worth saving. */
+  onStateChange?: () => void;
   now?: () => number;
+  random?: () => number;
 }
 
 /**
@@ -56,48 +79,94 @@ export function accountIdFor(token: string): string {
   return `acct_${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
 }
 
-/** How long an account rests after the anti-bot wall or a transient failure. */
+/** How long an account rests after the anti-bot wall. */
 const WAF_COOLDOWN_MS = 5 * 60_000;
+/** Back-off after repeated failures: 30 s doubling up to 10 min. */
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_MAX_MS = 10 * 60_000;
+const FAILURES_BEFORE_BACKOFF = 3;
+
+interface Waiter {
+  prefer: string | undefined;
+  exclude: ReadonlySet<string> | undefined;
+  resolve: (account: Account) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+  onAbort?: () => void;
+  signal?: AbortSignal;
+}
+
+export interface AcquireOptions {
+  /** The account a chat is bound to: taken when it is free now. */
+  prefer?: string;
+  exclude?: ReadonlySet<string>;
+  signal?: AbortSignal;
+}
 
 /**
- * The accounts this proxy serves from, and which one takes the next request: the least
- * recently used among those that can serve now, preferring the account a chat is bound to.
+ * The accounts this proxy serves from, and who runs the next request: the least recently
+ * used account that is healthy, under its concurrency limit and past its pacing gap. When
+ * every account is busy, requests wait in a bounded queue, first come first served; past
+ * the queue's timeout they get a 503 with Retry-After. No request is dropped silently.
  */
 export class AccountPool {
   readonly #accounts: Account[] = [];
+  readonly #waiters: Waiter[] = [];
   readonly #options: AccountPoolOptions;
   readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #concurrency: number;
+  readonly #minGapMs: number;
+  readonly #gapJitterMs: number;
+  #tick: NodeJS.Timeout | undefined;
 
   constructor(options: AccountPoolOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#concurrency = Math.max(1, options.concurrency ?? 1);
+    this.#minGapMs = Math.max(0, options.minGapMs ?? 0);
+    this.#gapJitterMs = Math.max(0, options.gapJitterMs ?? 0);
   }
 
   get size(): number {
     return this.#accounts.length;
   }
 
+  /** Requests waiting for an account right now. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   addToken(token: string, source: AccountSource = "env", label?: string): Account {
-    const transport = new DirectTransport({
-      headersTimeoutMs: this.#options.headersTimeoutMs,
-      idleTimeoutMs: this.#options.idleTimeoutMs,
-    });
     const id = accountIdFor(token);
     const existing = this.get(id);
     if (existing) {
-      existing.token = token;
+      this.updateToken(id, token);
       return existing;
     }
+    const tokenOf = () => account.token;
+    const transport =
+      this.#options.transportFor?.({ id, token: tokenOf }) ??
+      new DirectTransport({
+        headersTimeoutMs: this.#options.headersTimeoutMs,
+        idleTimeoutMs: this.#options.idleTimeoutMs,
+      });
+    const saved = this.#options.savedState?.[id];
+    const now = this.#now();
     const account: Account = {
       id,
       label: label ?? id,
       source,
       transport,
       token,
-      state: isTokenExpired(token) ? "expired" : "ok",
+      state: isTokenExpired(token, now) ? "expired" : "ok",
       lastUsedAt: 0,
+      nextStartAt: 0,
       inFlight: 0,
-      requestsToday: 0,
+      requestsToday: saved?.day === localDay(now) ? saved.requestsToday : 0,
+      day: localDay(now),
+      consecutiveFailures: 0,
       client: new QwenClient({
         baseUrl: this.#options.baseUrl,
         transport,
@@ -109,8 +178,40 @@ export class AccountPool {
       }),
     };
     if (account.state === "expired") account.lastError = "The token's exp is in the past";
+    else if (saved?.unavailableUntil && saved.unavailableUntil > now && saved.state !== "ok") {
+      account.state = saved.state;
+      account.unavailableUntil = saved.unavailableUntil;
+      account.lastError = saved.lastError;
+    }
     this.#accounts.push(account);
+    this.#serveWaiters();
     return account;
+  }
+
+  /** A fresh token for an account (refresh, re-login): it serves again. */
+  updateToken(accountId: string, token: string): void {
+    const account = this.get(accountId);
+    if (!account) return;
+    account.token = token;
+    if (account.state === "expired" && !isTokenExpired(token, this.#now())) {
+      account.state = "ok";
+      account.lastError = undefined;
+    }
+    this.#changed();
+    this.#serveWaiters();
+  }
+
+  remove(accountId: string): boolean {
+    const index = this.#accounts.findIndex((account) => account.id === accountId);
+    if (index < 0) return false;
+    const [account] = this.#accounts.splice(index, 1);
+    void account?.transport.close();
+    this.#serveWaiters();
+    return true;
+  }
+
+  accounts(): readonly Account[] {
+    return this.#accounts;
   }
 
   /** Any account that can serve, without taking it (for light calls like the model list). */
@@ -122,63 +223,103 @@ export class AccountPool {
     return this.#accounts.find((account) => account.id === accountId);
   }
 
-  /** True when the account can take a request now. */
+  /** True when the account is healthy (it may still be busy). */
   canServe(account: Account): boolean {
     this.#wake(account);
     return account.state === "ok";
   }
 
   /**
-   * Takes an account for one request: `prefer` when it can serve, else the least recently
-   * used healthy one not in `exclude`. Undefined when none can serve.
+   * Takes an account for one request, waiting in the queue when all are busy. Rejects with
+   * ServiceError `no_account_available` when none can serve at all, when the queue is full,
+   * or after the queue's timeout.
    */
-  acquire(options: { prefer?: string; exclude?: ReadonlySet<string> } = {}): Account | undefined {
-    const preferred = options.prefer ? this.get(options.prefer) : undefined;
-    let chosen =
-      preferred && !options.exclude?.has(preferred.id) && this.canServe(preferred) ? preferred : undefined;
-    if (!chosen) {
-      const candidates = this.#accounts.filter(
-        (account) => !options.exclude?.has(account.id) && this.canServe(account),
+  acquire(options: AcquireOptions = {}): Promise<Account> {
+    const taken = this.#take(options.prefer, options.exclude);
+    if (taken === "none") return Promise.reject(this.#noAccountError(options.exclude));
+    if (taken !== "wait") return Promise.resolve(taken);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    const limit = this.#options.queueLimit ?? 500;
+    if (this.#waiters.length >= limit) {
+      return Promise.reject(
+        new ServiceError("no_account_available", "Too many requests are waiting for a Qwen account", {
+          retryAfterMs: 5_000,
+        }),
       );
-      chosen = candidates.sort((a, b) => a.inFlight - b.inFlight || a.lastUsedAt - b.lastUsedAt)[0];
     }
-    if (!chosen) return undefined;
-    chosen.inFlight++;
-    chosen.requestsToday++;
-    chosen.lastUsedAt = this.#now();
-    return chosen;
+    return new Promise<Account>((resolve, reject) => {
+      const waiter: Waiter = {
+        prefer: options.prefer,
+        exclude: options.exclude,
+        resolve,
+        reject,
+        signal: options.signal,
+        timer: setTimeout(() => {
+          this.#dropWaiter(waiter);
+          reject(
+            new ServiceError("no_account_available", "Every Qwen account stayed busy; try again shortly", {
+              retryAfterMs: Math.max(1_000, this.#minGapMs + this.#gapJitterMs),
+            }),
+          );
+        }, this.#options.queueTimeoutMs ?? 60_000),
+      };
+      if (options.signal) {
+        waiter.onAbort = () => {
+          this.#dropWaiter(waiter);
+          reject(options.signal?.reason);
+        };
+        options.signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.#waiters.push(waiter);
+      this.#scheduleTick();
+    });
   }
 
   release(account: Account): void {
     account.inFlight = Math.max(0, account.inFlight - 1);
+    this.#serveWaiters();
   }
 
-  /** Records a failure that belongs to the account, parking it as the failure demands. */
+  /** A request on the account succeeded: failures in a row start over. */
+  reportSuccess(account: Account): void {
+    account.consecutiveFailures = 0;
+  }
+
+  /** Records a failure, parking the account as the failure demands. */
   reportFailure(account: Account, error: QwenError): void {
     account.lastError = error.message;
     const now = this.#now();
     switch (error.code) {
       case "rate_limited":
-        account.state = "rate_limited";
-        account.unavailableUntil = now + (error.retryAfterMs ?? 24 * 3_600_000);
+        this.#park(account, "rate_limited", now + (error.retryAfterMs ?? 24 * 3_600_000));
+        break;
+      case "quota_exceeded":
+        this.#park(account, "rate_limited", now + 3_600_000);
         break;
       case "unauthorized":
         account.state = "expired";
         break;
       case "waf_challenge":
-        account.state = "cooling_down";
-        account.unavailableUntil = now + WAF_COOLDOWN_MS;
-        break;
-      case "quota_exceeded":
-        account.state = "rate_limited";
-        account.unavailableUntil = now + 3_600_000;
+        this.#park(account, "cooling_down", now + WAF_COOLDOWN_MS);
         break;
       default:
+        if (error.retryable && ++account.consecutiveFailures >= FAILURES_BEFORE_BACKOFF) {
+          const steps = account.consecutiveFailures - FAILURES_BEFORE_BACKOFF;
+          this.#park(account, "cooling_down", now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** steps));
+        }
         break;
     }
+    this.#changed();
   }
 
-  /** The soonest time any account becomes available again, for Retry-After. */
+  /** The account's page met a verification it cannot pass alone: a person must log in. */
+  markNeedsVerification(account: Account, message: string): void {
+    account.state = "needs_verification";
+    account.lastError = message;
+    this.#changed();
+  }
+
+  /** The soonest time a parked account serves again, for Retry-After. */
   nextAvailableAt(): number | undefined {
     const times = this.#accounts
       .map((account) => account.unavailableUntil)
@@ -204,8 +345,115 @@ export class AccountPool {
     });
   }
 
+  /** What is worth keeping across a restart. */
+  snapshot(): Record<string, SavedAccountState> {
+    const saved: Record<string, SavedAccountState> = {};
+    for (const account of this.#accounts) {
+      saved[account.id] = {
+        state: account.state,
+        unavailableUntil: account.unavailableUntil,
+        lastError: account.lastError,
+        requestsToday: account.requestsToday,
+        day: account.day,
+      };
+    }
+    return saved;
+  }
+
   async close(): Promise<void> {
+    if (this.#tick) clearTimeout(this.#tick);
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new ServiceError("no_account_available", "The server is shutting down"));
+    }
     await Promise.all(this.#accounts.map((account) => account.transport.close()));
+  }
+
+  #take(prefer: string | undefined, exclude: ReadonlySet<string> | undefined): Account | "wait" | "none" {
+    const now = this.#now();
+    const healthy = this.#accounts.filter((account) => !exclude?.has(account.id) && this.canServe(account));
+    if (healthy.length === 0) return "none";
+    const free = healthy.filter(
+      (account) => account.inFlight < this.#concurrency && now >= account.nextStartAt,
+    );
+    if (free.length === 0) return "wait";
+    const chosen =
+      free.find((account) => account.id === prefer) ??
+      free.reduce((best, account) => (account.lastUsedAt < best.lastUsedAt ? account : best));
+    this.#start(chosen, now);
+    return chosen;
+  }
+
+  #start(account: Account, now: number): void {
+    account.inFlight++;
+    const day = localDay(now);
+    if (day !== account.day) {
+      account.day = day;
+      account.requestsToday = 0;
+    }
+    account.requestsToday++;
+    account.lastUsedAt = now;
+    account.nextStartAt = now + this.#minGapMs + Math.floor(this.#random() * this.#gapJitterMs);
+  }
+
+  /** Hands free accounts to waiters in arrival order; fails those no account can ever serve. */
+  #serveWaiters(): void {
+    for (const waiter of [...this.#waiters]) {
+      const taken = this.#take(waiter.prefer, waiter.exclude);
+      if (taken === "wait") continue;
+      this.#dropWaiter(waiter);
+      if (taken === "none") waiter.reject(this.#noAccountError(waiter.exclude));
+      else waiter.resolve(taken);
+    }
+    this.#scheduleTick();
+  }
+
+  #dropWaiter(waiter: Waiter): void {
+    const index = this.#waiters.indexOf(waiter);
+    if (index >= 0) this.#waiters.splice(index, 1);
+    clearTimeout(waiter.timer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+  }
+
+  /** One timer for the next moment something may change for a waiter (a gap ends, a park ends). */
+  #scheduleTick(): void {
+    if (this.#tick) clearTimeout(this.#tick);
+    this.#tick = undefined;
+    if (this.#waiters.length === 0) return;
+    const now = this.#now();
+    const moments = this.#accounts.flatMap((account) => {
+      if (account.unavailableUntil !== undefined && account.unavailableUntil > now)
+        return [account.unavailableUntil];
+      if (account.state === "ok" && account.inFlight < this.#concurrency && account.nextStartAt > now) {
+        return [account.nextStartAt];
+      }
+      return [];
+    });
+    if (moments.length === 0) return;
+    this.#tick = setTimeout(() => this.#serveWaiters(), Math.max(1, Math.min(...moments) - now));
+    this.#tick.unref?.();
+  }
+
+  #noAccountError(exclude: ReadonlySet<string> | undefined): ServiceError {
+    if (this.#accounts.length === 0) {
+      return new ServiceError(
+        "no_account_available",
+        "No Qwen account is configured: run `npm start -- login`, or set QWEN_TOKENS",
+      );
+    }
+    const next = this.nextAvailableAt();
+    const tried = exclude && exclude.size > 0 ? " (the others failed this request)" : "";
+    return new ServiceError(
+      "no_account_available",
+      `No Qwen account can serve right now: they are rate-limited, expired or need a login${tried}`,
+      next ? { retryAfterMs: Math.max(1_000, next - this.#now()) } : {},
+    );
+  }
+
+  #park(account: Account, state: AccountState, until: number): void {
+    account.state = state;
+    account.unavailableUntil = until;
+    this.#scheduleTick();
   }
 
   /** A parked account whose time is up serves again. */
@@ -213,6 +461,16 @@ export class AccountPool {
     if (account.unavailableUntil !== undefined && account.unavailableUntil <= this.#now()) {
       account.unavailableUntil = undefined;
       if (account.state === "rate_limited" || account.state === "cooling_down") account.state = "ok";
+      this.#changed();
     }
   }
+
+  #changed(): void {
+    this.#options.onStateChange?.();
+  }
+}
+
+function localDay(ms: number): string {
+  const date = new Date(ms);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
 }

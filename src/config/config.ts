@@ -61,6 +61,14 @@ const ConfigSchema = z.object({
     .int()
     .positive()
     .default(10 * 60_000),
+  /** Requests one account runs at once. */
+  accountConcurrency: z.coerce.number().int().positive().default(1),
+  /** Least time between two request starts on one account, ms, plus random jitter. */
+  accountMinGapMs: z.coerce.number().int().nonnegative().default(1000),
+  accountGapJitterMs: z.coerce.number().int().nonnegative().default(500),
+  /** Requests that may wait for a free account, and how long each may wait, ms. */
+  queueLimit: z.coerce.number().int().positive().default(500),
+  queueTimeoutMs: z.coerce.number().int().positive().default(60_000),
   /** How long shutdown waits for running streams, ms. */
   shutdownGraceMs: z.coerce.number().int().nonnegative().default(10_000),
 });
@@ -91,6 +99,11 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   keepAliveMs: "KEEPALIVE_MS",
   modelsTtlMs: "MODELS_TTL_MS",
   shutdownGraceMs: "SHUTDOWN_GRACE_MS",
+  accountConcurrency: "ACCOUNT_CONCURRENCY",
+  accountMinGapMs: "ACCOUNT_MIN_GAP_MS",
+  accountGapJitterMs: "ACCOUNT_GAP_JITTER_MS",
+  queueLimit: "QUEUE_LIMIT",
+  queueTimeoutMs: "QUEUE_TIMEOUT_MS",
 };
 
 export class ConfigError extends Error {

@@ -129,7 +129,7 @@ export class ConversationService {
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
         let account: Account;
         try {
-          account = this.#acquire(binding?.accountId, excluded, lastError);
+          account = await this.#acquire(binding?.accountId, excluded, lastError, request.signal);
         } catch (error) {
           // No account is left to try: the turn is over, and the store must say so.
           await recorder.fail(error);
@@ -166,6 +166,7 @@ export class ConversationService {
             if (event.type === "response-created") state.responseId = event.responseId;
             yield event;
           }
+          this.#accounts.reportSuccess(account);
           await recorder.complete();
           await this.#bind(chatId, request, recorder, history, { accountId: account.id, upstreamChatId });
           return;
@@ -203,24 +204,20 @@ export class ConversationService {
     return upstreamChatId;
   }
 
-  #acquire(prefer: string | undefined, excluded: ReadonlySet<string>, lastError: unknown): Account {
-    const account = this.#accounts.acquire({ prefer, exclude: excluded });
-    if (account) return account;
-    if (lastError) throw lastError;
-    if (this.#accounts.size === 0) {
-      throw new ServiceError(
-        "no_account_available",
-        "No Qwen account is configured: log in (npm start opens the browser) or set QWEN_TOKENS",
-      );
+  async #acquire(
+    prefer: string | undefined,
+    excluded: ReadonlySet<string>,
+    lastError: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<Account> {
+    try {
+      return await this.#accounts.acquire({ prefer, exclude: excluded, signal });
+    } catch (error) {
+      // After a failed attempt, that failure explains more than "no account left".
+      if (lastError && error instanceof ServiceError) throw lastError;
+      if (signal?.aborted) throw new QwenError("aborted", "The request was aborted");
+      throw error;
     }
-    const next = this.#accounts.nextAvailableAt();
-    throw new ServiceError(
-      "no_account_available",
-      "Every Qwen account is rate-limited or unavailable right now",
-      {
-        retryAfterMs: next ? Math.max(1000, next - Date.now()) : 60_000,
-      },
-    );
   }
 
   async *#video(

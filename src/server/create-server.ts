@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { loadAccountRecords } from "../accounts/account-files.js";
 import { AccountPool } from "../accounts/account-pool.js";
+import { readAccountState, writeAccountState } from "../accounts/account-state-file.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { ConversationService } from "../conversation/conversation-service.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
@@ -46,11 +47,27 @@ export function createContext(config: Config): AppContext {
     bxVersion: config.bxVersion,
     userAgent: config.userAgent,
   };
-  const accounts = new AccountPool({
+  let savePending = false;
+  const accounts: AccountPool = new AccountPool({
     baseUrl: config.qwenBaseUrl,
     identity,
     headersTimeoutMs: config.upstreamTimeoutMs,
     idleTimeoutMs: config.streamIdleTimeoutMs,
+    concurrency: config.accountConcurrency,
+    minGapMs: config.accountMinGapMs,
+    gapJitterMs: config.accountGapJitterMs,
+    queueLimit: config.queueLimit,
+    queueTimeoutMs: config.queueTimeoutMs,
+    savedState: readAccountState(config.dataDir),
+    // Saved at most once per tick, however many accounts changed.
+    onStateChange: () => {
+      if (savePending) return;
+      savePending = true;
+      setImmediate(() => {
+        savePending = false;
+        writeAccountState(config.dataDir, accounts.snapshot());
+      });
+    },
   });
   // Accounts saved by `login` / `accounts add` first, then those given in the environment.
   for (const record of loadAccountRecords(config.dataDir)) {
@@ -98,6 +115,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       clearTimeout(timer);
       await context.upstreamCleanup.idle();
+      writeAccountState(config.dataDir, context.accounts.snapshot());
       await context.accounts.close();
       await context.store.close();
     })();
