@@ -333,7 +333,8 @@ export async function spawnProxy(options: {
   const environment: NodeJS.ProcessEnv = { ...process.env };
   // The developer's settings must not leak into the child.
   for (const key of Object.keys(environment)) {
-    if (/^(QWEN_|API_KEYS|DATA_DIR|DATABASE_URL|PORT$|HOST$|LOG_LEVEL|ACCOUNT_|QUEUE_)/.test(key)) delete environment[key];
+    if (/^(QWEN_|API_KEYS|DATA_DIR|DATABASE_URL|PORT$|HOST$|LOG_LEVEL|ACCOUNT_|QUEUE_)/.test(key))
+      delete environment[key];
   }
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "serve"], {
     cwd: REPOSITORY,
@@ -347,6 +348,7 @@ export async function spawnProxy(options: {
       LOG_LEVEL: "silent",
       // Pacing is for the real site; tests run as fast as the fake allows.
       ACCOUNT_MIN_GAP_MS: "0",
+      QWEN_TRANSPORT: "direct",
       ACCOUNT_GAP_JITTER_MS: "0",
       ...options.environment,
     },

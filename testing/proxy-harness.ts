@@ -55,6 +55,8 @@ export async function startProxy(fake: FakeQwen, options: ProxyOptions = {}): Pr
       // Pacing is for the real site; tests run as fast as the fake allows.
       accountMinGapMs: 0,
       accountGapJitterMs: 0,
+      // Surface tests talk plain HTTP; the browser path has tests of its own.
+      transport: "direct",
       // Each proxy keeps its chats in its own throw-away directory.
       dataDir: mkdtempSync(join(tmpdir(), "freeqwenapi-test-")),
       ...options.config,

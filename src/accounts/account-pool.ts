@@ -65,6 +65,10 @@ export interface AccountPoolOptions {
   savedState?: Record<string, SavedAccountState>;
   /** Called after a change worth saving. */
   onStateChange?: () => void;
+  /** Upstream refused an account's token: a chance to renew it (see TokenKeeper). */
+  onUnauthorized?: (account: Account) => void;
+  /** The failure came through a browser page: the wall there needs a person, not a pause. */
+  viaBrowser?: (account: Account) => boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -119,6 +123,9 @@ export class AccountPool {
   readonly #minGapMs: number;
   readonly #gapJitterMs: number;
   #tick: NodeJS.Timeout | undefined;
+  /** Starts so far; orders accounts by last use when several started in the same millisecond. */
+  #starts = 0;
+  readonly #lastStart = new WeakMap<Account, number>();
 
   constructor(options: AccountPoolOptions) {
     this.#options = options;
@@ -298,9 +305,19 @@ export class AccountPool {
         break;
       case "unauthorized":
         account.state = "expired";
+        this.#options.onUnauthorized?.(account);
         break;
       case "waf_challenge":
-        this.#park(account, "cooling_down", now + WAF_COOLDOWN_MS);
+        if (this.#options.viaBrowser?.(account)) {
+          account.state = "needs_verification";
+          account.lastError = `The site asks this account for a human verification: run \`npm start -- login --account ${account.label}\` and solve it in the window`;
+        } else {
+          this.#park(account, "cooling_down", now + WAF_COOLDOWN_MS);
+        }
+        break;
+      case "moderation":
+        // The content was refused, not the account: counting it would let one user's refused
+        // prompts put every account into back-off for everyone.
         break;
       default:
         if (error.retryable && ++account.consecutiveFailures >= FAILURES_BEFORE_BACKOFF) {
@@ -379,7 +396,7 @@ export class AccountPool {
     if (free.length === 0) return "wait";
     const chosen =
       free.find((account) => account.id === prefer) ??
-      free.reduce((best, account) => (account.lastUsedAt < best.lastUsedAt ? account : best));
+      free.reduce((best, account) => (this.#startIndex(account) < this.#startIndex(best) ? account : best));
     this.#start(chosen, now);
     return chosen;
   }
@@ -393,7 +410,12 @@ export class AccountPool {
     }
     account.requestsToday++;
     account.lastUsedAt = now;
+    this.#lastStart.set(account, ++this.#starts);
     account.nextStartAt = now + this.#minGapMs + Math.floor(this.#random() * this.#gapJitterMs);
+  }
+
+  #startIndex(account: Account): number {
+    return this.#lastStart.get(account) ?? 0;
   }
 
   /** Hands free accounts to waiters in arrival order; fails those no account can ever serve. */

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerAccountsCommand } from "./accounts-command.js";
 import { demo } from "./demo-command.js";
+import { loginOnFirstRun, registerLoginCommand } from "./login-command.js";
 import { configFromFlags, reportStartupError, type ServeFlags, serve } from "./serve-command.js";
 
 const program = new Command()
@@ -17,7 +18,13 @@ const withServeFlags = (command: Command) =>
 withServeFlags(
   program.command("serve", { isDefault: true }).description("start the API server (default)"),
 ).action(async (flags: ServeFlags) => {
-  await serve(configFromFlags(flags)).catch(reportStartupError);
+  try {
+    const config = configFromFlags(flags);
+    await loginOnFirstRun(config);
+    await serve(config);
+  } catch (error) {
+    reportStartupError(error);
+  }
 });
 
 withServeFlags(
@@ -27,5 +34,6 @@ withServeFlags(
 ).action((flags: ServeFlags) => demo(flags).catch(reportStartupError));
 
 registerAccountsCommand(program);
+registerLoginCommand(program);
 
 program.parseAsync().catch(reportStartupError);

@@ -38,6 +38,16 @@ const ConfigSchema = z.object({
   insecureNoAuth: boolean.default(false),
   dataDir: z.string().default("./data"),
   transport: z.enum(TRANSPORTS).default("auto"),
+  /** The Chromium to drive; found in the usual places when not set. */
+  chromiumPath: z.string().optional(),
+  /** Pages per account browser that carry in-page requests. */
+  browserPoolSize: z.coerce.number().int().positive().default(2),
+  /** How long an account stays on the browser path after the anti-bot wall, ms. */
+  browserStickyMs: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(10 * 60_000),
   spaVersion: z.string().optional(),
   bxVersion: z.string().optional(),
   userAgent: z.string().optional(),
@@ -87,6 +97,9 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   insecureNoAuth: "INSECURE_NO_AUTH",
   dataDir: "DATA_DIR",
   transport: "QWEN_TRANSPORT",
+  chromiumPath: "CHROMIUM_PATH",
+  browserPoolSize: "BROWSER_POOL_SIZE",
+  browserStickyMs: "BROWSER_STICKY_MS",
   spaVersion: "QWEN_SPA_VERSION",
   bxVersion: "QWEN_BX_VERSION",
   userAgent: "QWEN_USER_AGENT",

@@ -125,6 +125,7 @@ export class ConversationService {
       const excluded = new Set<string>();
       let binding = chat.binding && chat.historyHash === historyHash ? chat.binding : undefined;
       let lastError: unknown;
+      let refusals = 0;
 
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
         let account: Account;
@@ -173,8 +174,15 @@ export class ConversationService {
         } catch (error) {
           lastError = error;
           if (error instanceof QwenError && error.accountFault) this.#accounts.reportFailure(account, error);
+          // Content filters differ a little between accounts: a refusal gets one second
+          // opinion, not a tour of every account.
+          const refusedAgain = error instanceof QwenError && error.code === "moderation" && ++refusals > 1;
           const retry =
-            !recorder.visible && error instanceof QwenError && error.retryable && attempt < this.#maxAttempts;
+            !refusedAgain &&
+            !recorder.visible &&
+            error instanceof QwenError &&
+            error.retryable &&
+            attempt < this.#maxAttempts;
           if (!retry) {
             await recorder.fail(error);
             throw error;

@@ -1,4 +1,5 @@
 import type { AccountPool } from "../accounts/account-pool.js";
+import type { Accounts } from "../accounts/create-accounts.js";
 import type { Config } from "../config/config.js";
 import type { ConversationService, Turn, TurnRequest } from "../conversation/conversation-service.js";
 import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
@@ -16,6 +17,8 @@ export interface AppContext {
   catalogue: ModelCatalogue;
   conversations: ConversationService;
   upstreamCleanup: UpstreamCleanup;
+  /** The accounts with their browsers and token keeper, for shutdown. */
+  accountsRuntime: Accounts;
   startedAt: number;
   version: string;
 }

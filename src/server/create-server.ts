@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { loadAccountRecords } from "../accounts/account-files.js";
-import { AccountPool } from "../accounts/account-pool.js";
-import { readAccountState, writeAccountState } from "../accounts/account-state-file.js";
+import { createAccounts } from "../accounts/create-accounts.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { ConversationService } from "../conversation/conversation-service.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
@@ -47,33 +45,8 @@ export function createContext(config: Config): AppContext {
     bxVersion: config.bxVersion,
     userAgent: config.userAgent,
   };
-  let savePending = false;
-  const accounts: AccountPool = new AccountPool({
-    baseUrl: config.qwenBaseUrl,
-    identity,
-    headersTimeoutMs: config.upstreamTimeoutMs,
-    idleTimeoutMs: config.streamIdleTimeoutMs,
-    concurrency: config.accountConcurrency,
-    minGapMs: config.accountMinGapMs,
-    gapJitterMs: config.accountGapJitterMs,
-    queueLimit: config.queueLimit,
-    queueTimeoutMs: config.queueTimeoutMs,
-    savedState: readAccountState(config.dataDir),
-    // Saved at most once per tick, however many accounts changed.
-    onStateChange: () => {
-      if (savePending) return;
-      savePending = true;
-      setImmediate(() => {
-        savePending = false;
-        writeAccountState(config.dataDir, accounts.snapshot());
-      });
-    },
-  });
-  // Accounts saved by `login` / `accounts add` first, then those given in the environment.
-  for (const record of loadAccountRecords(config.dataDir)) {
-    if (!record.disabled) accounts.addToken(record.token, record.source, record.label);
-  }
-  for (const token of config.qwenTokens) accounts.addToken(token, "env");
+  const runtime = createAccounts(config);
+  const accounts = runtime.pool;
   // The model list works without a token; an account's token is sent when there is one.
   const anonymous = new QwenClient({
     baseUrl: config.qwenBaseUrl,
@@ -92,6 +65,7 @@ export function createContext(config: Config): AppContext {
     catalogue,
     conversations: new ConversationService({ store, accounts }),
     upstreamCleanup: new UpstreamCleanup(accounts),
+    accountsRuntime: runtime,
     startedAt: Date.now(),
     version: packageVersion(),
   };
@@ -102,6 +76,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const context = createContext(config);
   const app = buildApp(context);
   await app.listen({ port: config.port, host: config.host });
+  context.accountsRuntime.keeper.start();
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -115,8 +90,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       clearTimeout(timer);
       await context.upstreamCleanup.idle();
-      writeAccountState(config.dataDir, context.accounts.snapshot());
-      await context.accounts.close();
+      await context.accountsRuntime.close();
       await context.store.close();
     })();
     return closing;
