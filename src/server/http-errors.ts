@@ -36,7 +36,7 @@ const UPSTREAM_ADVICE: Partial<Record<QwenError["code"], string>> = {
   unauthorized:
     "The Qwen session expired or was revoked: log in again (`npm start -- login`) or update QWEN_TOKENS.",
   waf_challenge:
-    "chat.qwen.ai asked for a human verification: log in with a visible browser to solve it, then try again.",
+    "chat.qwen.ai asked for a human verification: run `npm start -- login` and solve it in the window, then try again.",
   bad_request:
     "chat.qwen.ai refused the request; if this persists its web app changed (try QWEN_SPA_VERSION).",
 };
