@@ -6,8 +6,10 @@ import {
   saveAccountRecord,
 } from "../accounts/account-files.js";
 import { accountIdFor } from "../accounts/account-pool.js";
+import { readAccountState, type SavedAccountState } from "../accounts/account-state-file.js";
 import { loadConfig } from "../config/config.js";
 import { tokenExpiry } from "../qwen/jwt.js";
+import { runLogin } from "./login-command.js";
 
 /** `accounts list|add|remove|enable|disable`: the saved accounts, without their secrets. */
 export function registerAccountsCommand(program: Command): void {
@@ -19,8 +21,12 @@ export function registerAccountsCommand(program: Command): void {
     .option("--json", "machine-readable output")
     .action((flags: { json?: boolean }) => {
       const { dataDir, qwenTokens } = loadConfig();
-      const rows = loadAccountRecords(dataDir).map((record) => describe(record));
-      for (const token of qwenTokens) rows.push(describe(envRecord(token)));
+      const saved = readAccountState(dataDir);
+      const rows = loadAccountRecords(dataDir).map((record) => describe(record, saved[record.id]));
+      for (const token of qwenTokens) {
+        const record = envRecord(token);
+        rows.push(describe(record, saved[record.id]));
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
@@ -71,6 +77,33 @@ export function registerAccountsCommand(program: Command): void {
       process.stdout.write(`Removed account ${id}.\n`);
     });
 
+  accounts
+    .command("relogin <id>")
+    .description("sign a saved account in again (a window; --headless with --email/--password)")
+    .option("--headless", "fill the sign-in form without a window")
+    .option("--email <email>", "e-mail for a headless sign-in")
+    .option("--password <password>", "password for a headless sign-in")
+    .action(async (id: string, flags: { headless?: boolean; email?: string; password?: string }) => {
+      const config = loadConfig();
+      const record = loadAccountRecords(config.dataDir).find((item) => item.id === id);
+      if (!record) fail(`No saved account ${id}.`);
+      try {
+        const signedIn = await runLogin(config, {
+          account: record.label,
+          headless: flags.headless,
+          email: flags.email ?? record.email,
+          password: flags.password,
+        });
+        if (signedIn !== id) {
+          process.stderr.write(
+            `Note: that sign-in was another Qwen account (${signedIn}); it was saved as such.\n`,
+          );
+        }
+      } catch (error) {
+        fail(`Login failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+
   for (const [name, disabled] of [
     ["enable", false],
     ["disable", true],
@@ -98,32 +131,45 @@ interface Row {
   label: string;
   source: string;
   state: string;
+  unavailableUntil: string | null;
   tokenExpiresAt: string | null;
+  requestsToday: number;
+  lastError: string | null;
   email: string | null;
 }
 
-function describe(record: AccountRecord): Row {
+/** The saved record with what the server last knew of it (limits, errors, today's count). */
+function describe(record: AccountRecord, live: SavedAccountState | undefined): Row {
   const expiry = tokenExpiry(record.token);
   const expired = expiry !== undefined && expiry.getTime() <= Date.now();
+  const parked = live?.unavailableUntil !== undefined && live.unavailableUntil > Date.now();
+  const today = new Date();
+  const day = `${today.getFullYear()}-${today.getMonth() + 1}-${today.getDate()}`;
+  const stuck = live?.state === "needs_verification" || live?.state === "expired";
+  const lastKnown = live && (parked || stuck) ? live.state : "ok";
   return {
     id: record.id,
     label: record.label,
     source: record.source,
-    state: record.disabled ? "disabled" : expired ? "expired" : "ok",
+    state: record.disabled ? "disabled" : expired ? "expired" : lastKnown,
+    unavailableUntil: parked && live?.unavailableUntil ? new Date(live.unavailableUntil).toISOString() : null,
     tokenExpiresAt: expiry ? expiry.toISOString() : null,
+    requestsToday: live?.day === day ? live.requestsToday : 0,
+    lastError: live?.lastError ?? null,
     email: record.email ?? null,
   };
 }
 
 function printTable(rows: Row[]): void {
-  const headers = ["ID", "LABEL", "SOURCE", "STATE", "TOKEN EXPIRES", "EMAIL"];
+  const headers = ["ID", "LABEL", "SOURCE", "STATE", "TOKEN EXPIRES", "TODAY", "LAST ERROR"];
   const cells = rows.map((row) => [
     row.id,
     row.label,
     row.source,
-    row.state,
+    row.unavailableUntil ? `${row.state} until ${row.unavailableUntil}` : row.state,
     row.tokenExpiresAt ?? "-",
-    row.email ?? "-",
+    String(row.requestsToday),
+    (row.lastError ?? "-").slice(0, 60),
   ]);
   const widths = headers.map((header, index) =>
     Math.max(header.length, ...cells.map((cell) => cell[index]!.length)),
