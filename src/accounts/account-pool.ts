@@ -242,10 +242,10 @@ export class AccountPool {
    * or after the queue's timeout.
    */
   acquire(options: AcquireOptions = {}): Promise<Account> {
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const taken = this.#take(options.prefer, options.exclude);
     if (taken === "none") return Promise.reject(this.#noAccountError(options.exclude));
     if (taken !== "wait") return Promise.resolve(taken);
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const limit = this.#options.queueLimit ?? 500;
     if (this.#waiters.length >= limit) {
       return Promise.reject(

@@ -433,13 +433,24 @@ describe("failures that move work to another account", () => {
 
   it("input moderation: one retry on another account, which answers", async () => {
     const proxy = await freshProxy();
-    harness.fake.setScenario({ kind: "moderation", where: "input" }, { times: 1 });
+    const [first, second, third] = accounts as [HarnessAccount, HarnessAccount, HarnessAccount];
+    // The other two accounts are busy: the refusing account is the only free one, and still
+    // the retry waits for another.
+    const pool = proxy.server.context.accounts;
+    const busy = [
+      await pool.acquire({ prefer: `acct_${second.id}` }),
+      await pool.acquire({ prefer: `acct_${third.id}` }),
+    ];
+    harness.fake.setScenario({ kind: "moderation", where: "input" }, { accountId: first.id, times: 1 });
     const log = logFrom();
-    const answer = await ask(proxy, "Moderated once.");
+    const pending = ask(proxy, "Moderated once.");
+    await sleep(100);
+    pool.release(busy[0]!);
+    const answer = await pending;
+    pool.release(busy[1]!);
     expect(answer.status).toBe(200);
     const tries = completionsOf(log(), "Moderated once.");
-    expect(tries).toHaveLength(2);
-    expect(tries[0]!.accountId).not.toBe(tries[1]!.accountId);
+    expect(tries.map((entry) => nameOf(entry.accountId))).toEqual(["A", "B"]);
     // A content filter says nothing about the account's health.
     expect((await status(proxy)).map((account) => account.state)).toEqual(["ok", "ok", "ok"]);
     await expectExactlyOnce([answer], log());
@@ -456,6 +467,16 @@ describe("failures that move work to another account", () => {
     expect(tries[0]!.accountId).not.toBe(tries[1]!.accountId);
     const exhausted = accounts.find((account) => account.id === tries[0]!.accountId)!;
     expect((await stateOf(proxy, exhausted)).state).toBe("rate_limited");
+    await expectExactlyOnce([answer], log());
+  });
+
+  it("a failure after the answer began is reported, not run again on another account", async () => {
+    const proxy = await freshProxy();
+    harness.fake.setScenario({ kind: "drop-mid-answer", afterDeltas: 3 }, { times: 1 });
+    const log = logFrom();
+    const answer = await ask(proxy, "Cut off halfway.");
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    expect(completionsOf(log(), "Cut off halfway.")).toHaveLength(1);
     await expectExactlyOnce([answer], log());
   });
 
@@ -523,9 +544,9 @@ describe("chats and the accounts that hold them", () => {
     const home = completionsOf(log(), "The secret word is tangerine.")[0]!;
     const homeAccount = accounts.find((account) => account.id === home.accountId)!;
 
-    // Other traffic moves the rotation on; the chat still continues on its own account.
-    await ask(proxy, "Unrelated one.");
-    await ask(proxy, "Unrelated two.");
+    // Other traffic moves the rotation on (the chat's account is no longer the least recently
+    // used); the chat still continues on its own account.
+    for (const marker of markers("Unrelated", 3)) await ask(proxy, marker);
     const second = await chatTurn(proxy.url, { chatId, message: "And the number is 42." });
     expect(parseReply(second.content)).toMatchObject({
       turn: 2,
