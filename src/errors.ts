@@ -122,3 +122,21 @@ export class ServiceError extends Error {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/**
+ * A client's input that cannot be used (an attachment too large, of a refused type, at a
+ * forbidden address). Any layer may throw it; the surfaces answer with its status and code.
+ */
+export class InputError extends Error {
+  override readonly name = "InputError";
+  readonly status: number;
+  readonly code: string;
+  readonly param: string | null;
+
+  constructor(message: string, options: { status?: number; code: string; param?: string | null }) {
+    super(message);
+    this.status = options.status ?? 400;
+    this.code = options.code;
+    this.param = options.param ?? null;
+  }
+}

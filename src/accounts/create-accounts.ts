@@ -40,6 +40,9 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
           poolSize: config.browserPoolSize,
         });
   const timeouts = { headersTimeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs };
+  // Connections follow the scheduler's limit (plus a few for chat creation, deletes, refresh),
+  // so no request waits in a hidden queue the scheduler cannot see.
+  const direct = () => new DirectTransport({ ...timeouts, connections: config.accountConcurrency + 4 });
 
   const browserTransport = async (accountId: string, token: () => string): Promise<Transport> => {
     const browser = await browsers!.forAccount(accountId, token);
@@ -47,10 +50,10 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
   };
 
   const transportFor = ({ id, token }: { id: string; token: () => string }): Transport => {
-    if (config.transport === "direct") return new DirectTransport(timeouts);
+    if (config.transport === "direct") return direct();
     if (config.transport === "browser") return new LazyTransport(() => browserTransport(id, token));
     return new AutoTransport({
-      direct: new DirectTransport(timeouts),
+      direct: direct(),
       browser: () => browserTransport(id, token),
       stickyMs: config.browserStickyMs,
       onFallback: (reason) =>

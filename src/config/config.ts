@@ -79,6 +79,10 @@ const ConfigSchema = z.object({
   /** Requests that may wait for a free account, and how long each may wait, ms. */
   queueLimit: z.coerce.number().int().positive().default(500),
   queueTimeoutMs: z.coerce.number().int().positive().default(60_000),
+  /** Fetch attachment URLs that point into private networks (off: SSRF protection). */
+  allowPrivateUrls: boolean.default(false),
+  /** How long downloading an attachment may take, ms. */
+  downloadTimeoutMs: z.coerce.number().int().positive().default(20_000),
   /** How long shutdown waits for running streams, ms. */
   shutdownGraceMs: z.coerce.number().int().nonnegative().default(10_000),
 });
@@ -112,6 +116,8 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   keepAliveMs: "KEEPALIVE_MS",
   modelsTtlMs: "MODELS_TTL_MS",
   shutdownGraceMs: "SHUTDOWN_GRACE_MS",
+  allowPrivateUrls: "ALLOW_PRIVATE_URLS",
+  downloadTimeoutMs: "DOWNLOAD_TIMEOUT_MS",
   accountConcurrency: "ACCOUNT_CONCURRENCY",
   accountMinGapMs: "ACCOUNT_MIN_GAP_MS",
   accountGapJitterMs: "ACCOUNT_GAP_JITTER_MS",

@@ -1,6 +1,7 @@
 import type { Account, AccountPool } from "../accounts/account-pool.js";
 import { QwenError, ServiceError } from "../errors.js";
 import type { QwenEvent } from "../events.js";
+import type { AccountUploads } from "../files/account-uploads.js";
 import type { QwenAspectRatio } from "../qwen/chat-types.js";
 import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
@@ -40,6 +41,8 @@ export interface Turn {
 export interface ConversationServiceOptions {
   store: ChatStore;
   accounts: AccountPool;
+  /** Uploads a turn's files to the account that runs it. */
+  uploads: AccountUploads;
   /** Tries per turn, across accounts, before a failure is returned. */
   maxAttempts?: number;
   logger?: { warn(object: object, message: string): void };
@@ -56,10 +59,12 @@ export class ConversationService {
   readonly #maxAttempts: number;
   readonly #logger: ConversationServiceOptions["logger"];
   readonly #locks = new KeyedMutex();
+  readonly #uploads: AccountUploads;
 
   constructor(options: ConversationServiceOptions) {
     this.#store = options.store;
     this.#accounts = options.accounts;
+    this.#uploads = options.uploads;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger;
   }
@@ -142,11 +147,13 @@ export class ConversationService {
             ? binding!.upstreamChatId
             : await this.#createUpstreamChat(account, chatId, request);
           const text = continuing ? request.message.text : foldHistory(history, request.message);
+          const attached = await this.#uploads.prepare(request.message.attachments, account, request.signal);
           const stream = account.client.streamCompletion(
             {
               chatId: upstreamChatId,
               model: request.selection.model.id,
-              content: toUpstreamContent(text, request.message.images),
+              content: toUpstreamContent(text, attached.imageUrls),
+              files: attached.files,
               parentId: continuing ? binding!.lastResponseId : null,
               chatType: request.selection.chatType,
               thinking: request.selection.thinking,
@@ -246,7 +253,7 @@ export class ConversationService {
     history: TurnMessage[],
     upstream: { accountId: string; upstreamChatId: string },
   ): Promise<void> {
-    const assistant: TurnMessage = { role: "assistant", text: recorder.content(), images: [] };
+    const assistant: TurnMessage = { role: "assistant", text: recorder.content(), attachments: [] };
     const newHash = hashHistory([...history, request.message, assistant]);
     await this.#store.setHistoryHash(chatId, newHash);
     await this.#store.setBinding(
@@ -259,11 +266,11 @@ export class ConversationService {
 }
 
 function partsOf(message: TurnMessage): { parts?: MessagePart[] } {
-  if (message.images.length === 0) return {};
+  if (message.attachments.length === 0) return {};
   return {
     parts: [
       { type: "text", text: message.text },
-      ...message.images.map((url): MessagePart => ({ type: "image", url })),
+      ...message.attachments.map((url): MessagePart => ({ type: "file", url })),
     ],
   };
 }

@@ -3,9 +3,9 @@ import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { hashHistory, storedHistory, type TurnMessage } from "./turn-message.js";
 
-const user = (text: string, images: string[] = []): TurnMessage => ({ role: "user", text, images });
-const assistant = (text: string): TurnMessage => ({ role: "assistant", text, images: [] });
-const system = (text: string): TurnMessage => ({ role: "system", text, images: [] });
+const user = (text: string, attachments: string[] = []): TurnMessage => ({ role: "user", text, attachments });
+const assistant = (text: string): TurnMessage => ({ role: "assistant", text, attachments: [] });
+const system = (text: string): TurnMessage => ({ role: "system", text, attachments: [] });
 
 describe("folding a history into one message", () => {
   it("a lone message goes unchanged", () => {
@@ -23,7 +23,7 @@ describe("folding a history into one message", () => {
     );
     expect(folded).toBe(
       "[System instructions]\nBe brief.\n\n" +
-        "[Conversation so far]\nUser: Name a colour\n[image: https://x/cat.png]\n\nAssistant: Blue\n\n" +
+        "[Conversation so far]\nUser: Name a colour\n[attachment: https://x/cat.png]\n\nAssistant: Blue\n\n" +
         "[Current message from the user — reply to this]\nAnother",
     );
   });

@@ -19,8 +19,8 @@ export function foldHistory(history: readonly TurnMessage[], message: TurnMessag
   if (turns.length > 0) {
     const lines = turns.map((item) => {
       const speaker = item.role === "assistant" ? "Assistant" : "User";
-      const images = item.images.map((url) => `\n[image: ${url}]`).join("");
-      return `${speaker}: ${item.role === "assistant" ? stripThinking(item.text) : item.text.trim()}${images}`;
+      const attached = item.attachments.map((ref) => `\n[attachment: ${describeAttachment(ref)}]`).join("");
+      return `${speaker}: ${item.role === "assistant" ? stripThinking(item.text) : item.text.trim()}${attached}`;
     });
     sections.push(`[Conversation so far]\n${lines.join("\n\n")}`);
     sections.push(`[Current message from the user — reply to this]\n${message.text}`);
@@ -34,4 +34,11 @@ export function foldHistory(history: readonly TurnMessage[], message: TurnMessag
 export function toUpstreamContent(text: string, images: readonly string[]): string | QwenContentPart[] {
   if (images.length === 0) return text;
   return [{ type: "text", text }, ...images.map((image): QwenContentPart => ({ type: "image", image }))];
+}
+
+/** An earlier attachment as folded text: its URL, never a data: URI's bulk. */
+export function describeAttachment(ref: string): string {
+  if (ref.startsWith("data:")) return "an inline file";
+  if (ref.startsWith("file:")) return `file ${ref.slice(5)}`;
+  return ref;
 }

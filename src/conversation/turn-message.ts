@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import type { MessageRole, StoredMessage } from "../store/chat-store.js";
 
-/** A message reduced to what matters for context: role, text and attached images. */
+/** A message reduced to what matters for context: role, text and attachments. */
 export interface TurnMessage {
   role: MessageRole;
   text: string;
-  /** URLs of images (or uploaded files) attached to the message. */
-  images: string[];
+  /**
+   * What is attached: `file:<id>` for files the proxy keeps (uploaded, decoded, downloaded),
+   * or a URL Qwen serves itself. Earlier messages may still hold what the client sent.
+   */
+  attachments: string[];
 }
 
 /**
@@ -31,7 +34,7 @@ export function hashHistory(messages: readonly TurnMessage[]): string {
     hash.update(message.role);
     hash.update("\u0000");
     hash.update(normaliseText(message.role, message.text));
-    for (const image of message.images) hash.update(`\u0001${image}`);
+    // Attachments are left out: the client echoes its own URLs, the store keeps file refs.
     hash.update("\u0002");
   }
   return hash.digest("hex");
@@ -58,8 +61,8 @@ export function storedHistory(messages: readonly StoredMessage[]): TurnMessage[]
 }
 
 function toTurnMessage(message: StoredMessage): TurnMessage {
-  const images = (message.parts ?? [])
+  const attachments = (message.parts ?? [])
     .filter((part) => part.type !== "text" && part.url)
     .map((part) => part.url!);
-  return { role: message.role, text: message.content, images };
+  return { role: message.role, text: message.content, attachments };
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { QwenError } from "../errors.js";
 import type { QwenEvent } from "../events.js";
+import { DirectTransport } from "../transport/direct.js";
 import type { HttpMethod, Transport } from "../transport/transport.js";
 import { type BrowserIdentity, resolveIdentity } from "./browser-identity.js";
 import { classifyBusinessError, classifyHttpFailure, looksLikeHtml, tryParseJson } from "./classify-error.js";
@@ -11,6 +12,7 @@ import { asRecord, asString } from "./json-shape.js";
 import { parseModelList, type QwenModel } from "./models.js";
 import { buildNewChatBody, type NewChatInput, readNewChatId } from "./new-chat-request.js";
 import { readCompletion } from "./read-completion.js";
+import { requestStsToken, type UploadedFile, type UploadFileInput, uploadFile } from "./upload-file.js";
 
 export interface QwenClientOptions {
   /** `https://chat.qwen.ai`, or the fake upstream in tests. */
@@ -23,6 +25,16 @@ export interface QwenClientOptions {
   headersTimeoutMs?: number;
   /** How long a stream may stay silent (thinking models pause for a while). */
   idleTimeoutMs?: number;
+  /**
+   * Plain HTTP for the OSS upload PUT. Never the account's auto transport: OSS answers 200
+   * with an empty body, which that transport takes for the anti-bot wall. Created lazily
+   * (and closed by `close()`) when absent.
+   */
+  uploadTransport?: Transport;
+  /** How often to ask whether an uploaded document is parsed (the web app: about 1 s). */
+  parsePollIntervalMs?: number;
+  /** How long to wait for document parsing before giving up. */
+  parseTimeoutMs?: number;
 }
 
 export interface CallOptions {
@@ -47,6 +59,8 @@ export interface TaskStatus {
 }
 
 const JSON_LIMIT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_PARSE_POLL_INTERVAL_MS = 1_000;
+const DEFAULT_PARSE_TIMEOUT_MS = 120_000;
 
 /**
  * The chat.qwen.ai web API for one account. Knows requests and responses; knows nothing of
@@ -59,6 +73,10 @@ export class QwenClient {
   readonly #credentials: CredentialsSource | undefined;
   readonly #headersTimeoutMs: number | undefined;
   readonly #idleTimeoutMs: number | undefined;
+  readonly #uploadTransport: Transport | undefined;
+  #ownUploadTransport: DirectTransport | undefined;
+  readonly #parsePollIntervalMs: number;
+  readonly #parseTimeoutMs: number;
 
   constructor(options: QwenClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -67,6 +85,9 @@ export class QwenClient {
     this.#credentials = options.credentials;
     this.#headersTimeoutMs = options.headersTimeoutMs;
     this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.#uploadTransport = options.uploadTransport;
+    this.#parsePollIntervalMs = options.parsePollIntervalMs ?? DEFAULT_PARSE_POLL_INTERVAL_MS;
+    this.#parseTimeoutMs = options.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
   }
 
   /** Creates an upstream chat; every later turn of it must use this same account. */
@@ -180,6 +201,52 @@ export class QwenClient {
         : "pending";
     const url = asString(record?.content) ?? asString(record?.url);
     return { state, rawStatus, ...(state === "success" && url ? { url } : {}) };
+  }
+
+  /**
+   * Uploads a file for this account (credentials, signed OSS PUT, parsing for documents) and
+   * returns the attachment for a completion's `files`. Only this account can use it.
+   */
+  async uploadFile(input: UploadFileInput): Promise<UploadedFile> {
+    return uploadFile(
+      {
+        postJson: (path, body, signal) => this.#json("POST", path, { body, signal }),
+        ossTransport: this.#ossTransport(),
+        userAgent: this.identity.userAgent,
+        parsePollIntervalMs: this.#parsePollIntervalMs,
+        parseTimeoutMs: this.#parseTimeoutMs,
+      },
+      input,
+    );
+  }
+
+  /**
+   * Raw upload credentials for a caller that uploads by itself (the proxy's compatibility
+   * endpoint): the credential fields of the v2 reply's `data`, or of the flat v1 reply.
+   */
+  async getStsToken(
+    body: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const token = await requestStsToken(
+      (path, requestBody, signal) => this.#json("POST", path, { body: requestBody, signal }),
+      body,
+      options.signal,
+    );
+    return token.fields;
+  }
+
+  /** Releases what the client created itself (the upload transport); never the account's transport. */
+  async close(): Promise<void> {
+    const own = this.#ownUploadTransport;
+    this.#ownUploadTransport = undefined;
+    await own?.close();
+  }
+
+  #ossTransport(): Transport {
+    if (this.#uploadTransport) return this.#uploadTransport;
+    this.#ownUploadTransport ??= new DirectTransport({ connections: 4 });
+    return this.#ownUploadTransport;
   }
 
   async #requireCredentials(): Promise<QwenCredentials> {

@@ -10,6 +10,8 @@ import { QwenStreamParser } from "./stream-parser.js";
 /** How much of a non-stream body is read before giving up on it. */
 const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
+/** How long the end of a finished answer is waited for before the connection is cut. */
+const RELEASE_WAIT_MS = 2_000;
 
 /**
  * Reads a completion response into internal events, whatever upstream chose to send: SSE,
@@ -18,18 +20,51 @@ const MAX_ERROR_BYTES = 64 * 1024;
  * releases the connection, which aborts the upstream request.
  */
 export async function* readCompletion(response: TransportResponse): AsyncGenerator<QwenEvent> {
+  const finished = { rest: undefined as AsyncIterator<Uint8Array> | undefined };
   try {
     if (response.status < 200 || response.status >= 300) {
       const text = await readText(response.body, MAX_ERROR_BYTES);
       throw classifyHttpFailure(response.status, response.headers, text);
     }
-    yield* readSuccessfulBody(response);
+    yield* readSuccessfulBody(response, finished);
   } finally {
-    response.cancel();
+    if (finished.rest) void releaseAfterEnd(finished.rest, response);
+    else response.cancel();
   }
 }
 
-async function* readSuccessfulBody(response: TransportResponse): AsyncGenerator<QwenEvent> {
+/**
+ * After the answer's `finished` event upstream closes the response by itself (it sends no
+ * [DONE]); reading that last bit keeps the connection for the next request instead of
+ * cutting it, which would cost a new TLS handshake.
+ */
+async function releaseAfterEnd(rest: AsyncIterator<Uint8Array>, response: TransportResponse): Promise<void> {
+  const deadline = Date.now() + RELEASE_WAIT_MS;
+  let bytes = 0;
+  try {
+    while (Date.now() < deadline && bytes < MAX_ERROR_BYTES) {
+      const next = await Promise.race([
+        rest.next(),
+        new Promise<undefined>((resolve) => {
+          setTimeout(() => resolve(undefined), Math.max(1, deadline - Date.now())).unref();
+        }),
+      ]);
+      if (next === undefined || next.done) {
+        if (next?.done) return;
+        break;
+      }
+      bytes += next.value.byteLength;
+    }
+  } catch {
+    // The connection went anyway; nothing to keep.
+  }
+  response.cancel();
+}
+
+async function* readSuccessfulBody(
+  response: TransportResponse,
+  finished: { rest: AsyncIterator<Uint8Array> | undefined },
+): AsyncGenerator<QwenEvent> {
   const decoder = new TextDecoder("utf-8");
   const iterator = response.body[Symbol.asyncIterator]();
   let head = "";
@@ -65,25 +100,29 @@ async function* readSuccessfulBody(response: TransportResponse): AsyncGenerator<
     const text = head + (await readText(rest, MAX_ERROR_BYTES, decoder));
     throw classifyHttpFailure(response.status, response.headers, text);
   }
-  yield* readEventStream(head, rest, decoder);
+  yield* readEventStream(head, rest, decoder, finished);
 }
 
 async function* readEventStream(
   head: string,
   rest: AsyncIterable<Uint8Array>,
   decoder: TextDecoder,
+  finished?: { rest: AsyncIterator<Uint8Array> | undefined },
 ): AsyncGenerator<QwenEvent> {
   const parser = new QwenStreamParser();
   const lines = new SseLineReader();
+  const chunks = rest[Symbol.asyncIterator]();
   const push = function* (payloads: string[]): Generator<QwenEvent> {
     for (const payload of payloads) {
       if (parser.finished) return;
-      yield* parser.push(payload);
+      const events = parser.push(payload);
+      // Handed over before the finish event goes out, in case the reader stops right after it.
+      if (parser.finished && finished) finished.rest = chunks;
+      yield* events;
     }
   };
 
   yield* push(lines.feed(head));
-  const chunks = rest[Symbol.asyncIterator]();
   while (!parser.finished) {
     let next: IteratorResult<Uint8Array>;
     try {

@@ -3,8 +3,11 @@ import type { Accounts } from "../accounts/create-accounts.js";
 import type { Config } from "../config/config.js";
 import type { ConversationService, Turn, TurnRequest } from "../conversation/conversation-service.js";
 import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
+import type { TurnMessage } from "../conversation/turn-message.js";
 import type { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { ServiceError } from "../errors.js";
+import type { AccountUploads } from "../files/account-uploads.js";
+import type { AttachmentIngest } from "../files/ingest.js";
 import type { ModelCatalogue } from "../qwen/models.js";
 import type { ChatStore } from "../store/chat-store.js";
 import { RequestError } from "./http-errors.js";
@@ -17,6 +20,9 @@ export interface AppContext {
   catalogue: ModelCatalogue;
   conversations: ConversationService;
   upstreamCleanup: UpstreamCleanup;
+  /** Attachments from clients, checked and kept. */
+  ingest: AttachmentIngest;
+  uploads: AccountUploads;
   /** The accounts with their browsers and token keeper, for shutdown. */
   accountsRuntime: Accounts;
   startedAt: number;
@@ -69,4 +75,26 @@ export async function startTurnFor(
     }
     throw error;
   }
+}
+
+/**
+ * The new message with its attachments fetched, decoded or looked up and kept, so every
+ * account the turn may go to gets the same checked bytes. Refusals name the request field.
+ */
+export async function ingestAttachments(
+  context: AppContext,
+  message: TurnMessage,
+  params: readonly string[],
+  signal?: AbortSignal,
+): Promise<TurnMessage> {
+  const attachments: string[] = [];
+  for (const [index, ref] of message.attachments.entries()) {
+    const param = params[index] ?? "attachments";
+    attachments.push(
+      ref.startsWith("file:")
+        ? context.ingest.fromFileId(ref.slice("file:".length), param)
+        : await context.ingest.fromUrl(ref, param, signal),
+    );
+  }
+  return { ...message, attachments };
 }

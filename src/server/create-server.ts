@@ -5,6 +5,9 @@ import { createAccounts } from "../accounts/create-accounts.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { ConversationService } from "../conversation/conversation-service.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
+import { AccountUploads } from "../files/account-uploads.js";
+import { FileStore } from "../files/file-store.js";
+import { AttachmentIngest } from "../files/ingest.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
 import { SqliteChatStore, sqliteDatabaseFileName } from "../store/sqlite-chat-store.js";
@@ -58,12 +61,23 @@ export function createContext(config: Config): AppContext {
     load: (signal) => (accounts.any()?.client ?? anonymous).listModels({ signal }),
   });
   const store = new SqliteChatStore(join(config.dataDir, sqliteDatabaseFileName));
+  const files = new FileStore(config.dataDir);
+  const ingest = new AttachmentIngest({
+    files,
+    // Files Qwen serves itself are passed on as they are; anything else is fetched and uploaded.
+    qwenHosts: [new URL(config.qwenBaseUrl).hostname, "qwenlm.ai"],
+    allowPrivateUrls: config.allowPrivateUrls,
+    downloadTimeoutMs: config.downloadTimeoutMs,
+  });
+  const uploads = new AccountUploads(files);
   return {
     config,
     store,
     accounts,
     catalogue,
-    conversations: new ConversationService({ store, accounts }),
+    conversations: new ConversationService({ store, accounts, uploads }),
+    ingest,
+    uploads,
     upstreamCleanup: new UpstreamCleanup(accounts),
     accountsRuntime: runtime,
     startedAt: Date.now(),

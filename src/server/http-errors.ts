@@ -1,4 +1,4 @@
-import { QwenError, ServiceError } from "../errors.js";
+import { InputError, QwenError, ServiceError } from "../errors.js";
 
 /**
  * Every failure, as an HTTP answer. Surfaces render it in their own error shape; the status,
@@ -43,6 +43,16 @@ const UPSTREAM_ADVICE: Partial<Record<QwenError["code"], string>> = {
 
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof RequestError) {
+    return {
+      status: error.status,
+      type: "invalid_request_error",
+      code: error.code,
+      message: error.message,
+      param: error.param,
+      shouldRetry: false,
+    };
+  }
+  if (error instanceof InputError) {
     return {
       status: error.status,
       type: "invalid_request_error",

@@ -24,6 +24,8 @@ export type NativeChatRequest = z.infer<typeof NativeChatRequest>;
 export interface NativeTurnInput {
   request: NativeChatRequest;
   message: TurnMessage;
+  /** Where each attachment sits in the request, for errors. */
+  attachmentParams: string[];
   /** System messages sent along in `messages`, honoured when the chat is new. */
   system: string[];
 }
@@ -39,7 +41,8 @@ export function parseNativeChatRequest(body: unknown): NativeTurnInput {
   }
   const request = parsed.data;
   if (request.message !== undefined) {
-    return { request, message: toTurnMessage(request.message, "message"), system: [] };
+    const { message, params } = toTurnMessage(request.message, "message");
+    return { request, message, attachmentParams: params, system: [] };
   }
   if (!request.messages || request.messages.length === 0) {
     throw new RequestError("Send 'message' (a string or parts) or 'messages'", { param: "message" });
@@ -52,39 +55,53 @@ export function parseNativeChatRequest(body: unknown): NativeTurnInput {
       (item) => item.role === "system" && typeof item.content === "string" && item.content.trim() !== "",
     )
     .map((item) => item.content as string);
-  return { request, message: toTurnMessage(last.content, `messages.${index}.content`), system };
+  const { message, params } = toTurnMessage(last.content, `messages.${index}.content`);
+  return { request, message, attachmentParams: params, system };
 }
 
-function toTurnMessage(content: z.infer<typeof MessageContent>, param: string): TurnMessage {
+function toTurnMessage(
+  content: z.infer<typeof MessageContent>,
+  param: string,
+): { message: TurnMessage; params: string[] } {
   if (typeof content === "string") {
     if (content.trim() === "") throw new RequestError("The message is empty", { param });
-    return { role: "user", text: content, images: [] };
+    return { message: { role: "user", text: content, attachments: [] }, params: [] };
   }
   const texts: string[] = [];
-  const images: string[] = [];
+  const attachments: string[] = [];
+  const params: string[] = [];
   content.forEach((part, index) => {
     const partParam = `${param}.${index}`;
     if (part.type === "text") {
       if (typeof part.text !== "string")
         throw new RequestError("A text part needs 'text'", { param: partParam });
       texts.push(part.text);
-    } else if (part.type === "image" || part.type === "image_url") {
-      const raw = part.type === "image" ? part.image : part.image_url;
-      const url = typeof raw === "string" ? raw : (raw as { url?: unknown } | null)?.url;
-      if (typeof url !== "string" || !/^https?:\/\//i.test(url)) {
-        throw new RequestError("An image part needs an http(s) URL (uploads are not supported yet)", {
-          param: partParam,
-          code: "unsupported_image",
-        });
-      }
-      images.push(url);
-    } else {
-      throw new RequestError(`Parts of type '${part.type}' are not supported`, {
-        param: `${partParam}.type`,
-      });
+      return;
     }
+    attachments.push(readAttachment(part, partParam));
+    params.push(partParam);
   });
   const text = texts.join("\n");
-  if (text.trim() === "" && images.length === 0) throw new RequestError("The message is empty", { param });
-  return { role: "user", text, images };
+  if (text.trim() === "" && attachments.length === 0)
+    throw new RequestError("The message is empty", { param });
+  return { message: { role: "user", text, attachments }, params };
+}
+
+/**
+ * `{type:"image", image: URL | data: URI}` (the original's form), `{type:"image_url"}` (OpenAI's),
+ * `{type:"file", file_id}` from the upload endpoint, or `{type:"file", file: URL}`.
+ */
+function readAttachment(part: z.infer<typeof Part>, param: string): string {
+  if (part.type === "file" && typeof part.file_id === "string" && part.file_id !== "")
+    return `file:${part.file_id}`;
+  if (part.type === "image" || part.type === "image_url" || part.type === "file") {
+    const raw = part.type === "image" ? part.image : part.type === "file" ? part.file : part.image_url;
+    const url = typeof raw === "string" ? raw : (raw as { url?: unknown } | null)?.url;
+    if (typeof url === "string" && /^(https?:\/\/|data:)/i.test(url)) return url;
+    throw new RequestError(`A ${part.type} part needs an http(s) URL, a data: URI or a file_id`, {
+      param,
+      code: "unsupported_image",
+    });
+  }
+  throw new RequestError(`Parts of type '${part.type}' are not supported`, { param: `${param}.type` });
 }

@@ -1,6 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { QwenAspectRatio } from "../../qwen/chat-types.js";
-import { type AppContext, readChatId, resolveModel, startTurnFor } from "../app-context.js";
+import {
+  type AppContext,
+  ingestAttachments,
+  readChatId,
+  resolveModel,
+  startTurnFor,
+} from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { CompletionRenderer } from "../openai/completion-renderer.js";
 import { sendTurn } from "../send-turn.js";
@@ -14,12 +20,14 @@ const RATIOS = new Set(["1:1", "16:9", "9:16", "4:3", "3:4"]);
  */
 export function registerChat(app: FastifyInstance, context: AppContext): void {
   app.post("/api/chat", async (request, reply) => {
-    const { request: body, message, system } = parseNativeChatRequest(request.body);
+    const { request: body, message: raw, attachmentParams, system } = parseNativeChatRequest(request.body);
     const chatId = readChatId(body.chatId, "chatId");
     const selection = await resolveModel(context, body.model, {
       thinking: body.enable_thinking ?? undefined,
       search: body.enable_search ?? undefined,
     });
+    const signal = clientAbortSignal(request, reply);
+    const message = await ingestAttachments(context, raw, attachmentParams, signal);
     const turn = await startTurnFor(
       context,
       {
@@ -29,7 +37,7 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
         chatId,
         newChatName: message.text.trim().slice(0, 60) || "New chat",
         size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
-        signal: clientAbortSignal(request, reply),
+        signal,
       },
       "chatId",
     );

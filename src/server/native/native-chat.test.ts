@@ -91,7 +91,8 @@ describe("POST /api/chat starts a chat", () => {
   });
 
   it("takes a parts array with text and an image URL, and stores the parts", async () => {
-    const image = "https://example.com/pictures/cat.png";
+    // An image Qwen serves itself is passed on as it is (others are fetched and uploaded).
+    const image = `${harness.fake.url}/output/user/t2i/response/cat.png?key=k`;
     const turn = await chatTurn(url, {
       message: [
         { type: "text", text: "What is in this picture?" },
@@ -113,7 +114,7 @@ describe("POST /api/chat starts a chat", () => {
     expect(chat.messages[0].role).toBe("user");
     expect(chat.messages[0].content).toBe("What is in this picture?");
     expect(chat.messages[0].parts).toEqual(
-      expect.arrayContaining([expect.objectContaining({ type: "image", url: image })]),
+      expect.arrayContaining([expect.objectContaining({ type: "file", url: image })]),
     );
   });
 

@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { QwenAspectRatio } from "../../qwen/chat-types.js";
-import { type AppContext, readChatId, resolveModel, startTurnFor } from "../app-context.js";
+import {
+  type AppContext,
+  ingestAttachments,
+  readChatId,
+  resolveModel,
+  startTurnFor,
+} from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { sendTurn } from "../send-turn.js";
 import { parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
@@ -21,12 +27,13 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
     body.chat_id ?? request.headers["x-chat-id"],
     body.chat_id ? "chat_id" : "X-Chat-Id",
   );
-  const { history, message } = toTurnMessages(body);
+  const { history, message: raw, attachmentParams } = toTurnMessages(body);
   const selection = await resolveModel(context, body.model, {
     thinking: thinkingSwitch(body),
     search: body.enable_search ?? undefined,
   });
   const signal = clientAbortSignal(request, reply);
+  const message = await ingestAttachments(context, raw, attachmentParams, signal);
   const chatIdParam = body.chat_id ? "chat_id" : "X-Chat-Id";
   const turn = await startTurnFor(
     context,

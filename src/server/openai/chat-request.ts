@@ -49,33 +49,44 @@ const ROLES: Record<string, MessageRole> = {
 export function toTurnMessages(request: ChatCompletionRequest): {
   history: TurnMessage[];
   message: TurnMessage;
+  /** Where each attachment of the new message sits in the request, for errors. */
+  attachmentParams: string[];
 } {
   const converted = request.messages.map((message, index) => convertMessage(message, index));
   const last = converted.at(-1)!;
-  if (last.role !== "user") {
+  const lastIndex = converted.length - 1;
+  if (last.message.role !== "user") {
     throw new RequestError("The last message must come from the user", {
-      param: `messages.${converted.length - 1}.role`,
+      param: `messages.${lastIndex}.role`,
     });
   }
-  if (last.text.trim() === "" && last.images.length === 0) {
-    throw new RequestError("The last user message is empty", {
-      param: `messages.${converted.length - 1}.content`,
-    });
+  if (last.message.text.trim() === "" && last.message.attachments.length === 0) {
+    throw new RequestError("The last user message is empty", { param: `messages.${lastIndex}.content` });
   }
-  return { history: converted.slice(0, -1), message: last };
+  return {
+    history: converted.slice(0, -1).map((item) => item.message),
+    message: last.message,
+    attachmentParams: last.params,
+  };
 }
 
-function convertMessage(message: z.infer<typeof Message>, index: number): TurnMessage {
+function convertMessage(
+  message: z.infer<typeof Message>,
+  index: number,
+): { message: TurnMessage; params: string[] } {
   const role = ROLES[message.role];
   if (!role) {
     throw new RequestError(`Unknown role '${message.role}'`, { param: `messages.${index}.role` });
   }
   const prefix = message.role === "tool" || message.role === "function" ? "[Tool result]\n" : "";
   const content = message.content;
-  if (content === undefined || content === null) return { role, text: prefix, images: [] };
-  if (typeof content === "string") return { role, text: prefix + content, images: [] };
+  if (content === undefined || content === null)
+    return { message: { role, text: prefix, attachments: [] }, params: [] };
+  if (typeof content === "string")
+    return { message: { role, text: prefix + content, attachments: [] }, params: [] };
   const texts: string[] = [];
-  const images: string[] = [];
+  const attachments: string[] = [];
+  const params: string[] = [];
   content.forEach((part, partIndex) => {
     const param = `messages.${index}.content.${partIndex}`;
     if (part.type === "text" || part.type === "input_text") {
@@ -85,29 +96,40 @@ function convertMessage(message: z.infer<typeof Message>, index: number): TurnMe
       return;
     }
     if (part.type === "image_url") {
-      images.push(readImageUrl(part.image_url, `${param}.image_url`));
+      attachments.push(readImageUrl(part.image_url, `${param}.image_url`));
+      params.push(`${param}.image_url`);
+      return;
+    }
+    if (part.type === "file") {
+      attachments.push(readFilePart(part.file, `${param}.file`));
+      params.push(`${param}.file`);
       return;
     }
     throw new RequestError(`Content parts of type '${part.type}' are not supported`, {
       param: `${param}.type`,
     });
   });
-  return { role, text: prefix + texts.join("\n"), images };
+  return { message: { role, text: prefix + texts.join("\n"), attachments }, params };
 }
 
 function readImageUrl(value: unknown, param: string): string {
   const url = typeof value === "string" ? value : (value as { url?: unknown } | null)?.url;
   if (typeof url !== "string" || url === "") throw new RequestError("image_url needs a 'url'", { param });
-  if (url.startsWith("data:")) {
-    throw new RequestError(
-      "Images as data: URIs need an upload to Qwen, which this version does not do yet; pass an http(s) URL",
-      { param, code: "unsupported_image" },
-    );
-  }
-  if (!/^https?:\/\//i.test(url)) {
-    throw new RequestError("image_url must be an http(s) URL", { param, code: "unsupported_image" });
+  if (!/^(https?:\/\/|data:)/i.test(url)) {
+    throw new RequestError("image_url must be an http(s) URL or a data: URI", {
+      param,
+      code: "unsupported_image",
+    });
   }
   return url;
+}
+
+/** OpenAI's file part: `{file_id}` (from POST /api/files/upload) or `{file_data}` (a data: URI). */
+function readFilePart(value: unknown, param: string): string {
+  const file = (value ?? {}) as { file_id?: unknown; file_data?: unknown };
+  if (typeof file.file_id === "string" && file.file_id !== "") return `file:${file.file_id}`;
+  if (typeof file.file_data === "string" && file.file_data.startsWith("data:")) return file.file_data;
+  throw new RequestError("A file part needs 'file_id' or 'file_data' (a data: URI)", { param });
 }
 
 /** Qwen's thinking switch from the request, or undefined to follow the model name. */

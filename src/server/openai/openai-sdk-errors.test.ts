@@ -144,7 +144,7 @@ describe("invalid requests (400)", () => {
     expectApiError(error, { kind: OpenAI.BadRequestError, status: 400, param: "messages.1.role" });
   });
 
-  it("an image as a data: URI is a 400 unsupported_image", async () => {
+  it("an attachment of a refused type (a program as a data: URI) is a 400 unsupported_file_type", async () => {
     const error = await failure(
       create(client, {
         messages: [
@@ -152,13 +152,13 @@ describe("invalid requests (400)", () => {
             role: "user",
             content: [
               { type: "text", text: "Look" },
-              { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+              { type: "image_url", image_url: { url: "data:application/octet-stream;base64,TVqQAAMAAAAEAAAA" } },
             ],
           },
         ],
       }),
     );
-    expectApiError(error, { kind: OpenAI.BadRequestError, status: 400, code: "unsupported_image" });
+    expectApiError(error, { kind: OpenAI.BadRequestError, status: 400, code: "unsupported_file_type" });
     expect(error.param).toContain("messages.0.content.1");
   });
 

@@ -275,7 +275,8 @@ describe("system messages", () => {
 });
 
 describe("images", () => {
-  it("an https image_url part reaches upstream as an image part of the one message", async () => {
+  it("an image URL Qwen serves itself reaches upstream as an image part of the one message", async () => {
+    const image = `${harness.fake.url}/output/user/t2i/response/1.png?key=k`;
     const completion = await client.chat.completions.create({
       model: "qwen3.7-plus",
       messages: [
@@ -283,7 +284,7 @@ describe("images", () => {
           role: "user",
           content: [
             { type: "text", text: "What is in this picture?" },
-            { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: "low" } },
+            { type: "image_url", image_url: { url: image, detail: "low" } },
           ],
         },
       ],
@@ -292,7 +293,7 @@ describe("images", () => {
     expect(messages).toHaveLength(1);
     const content = messages[0]!.content as Array<Record<string, unknown>>;
     expect(Array.isArray(content)).toBe(true);
-    expect(content).toContainEqual({ type: "image", image: "https://example.com/cat.png" });
+    expect(content).toContainEqual({ type: "image", image });
     expect(upstreamMessageText(lastUpstream())).toContain("What is in this picture?");
     expect(completion.choices[0]!.message.content).toContain("1 image part(s)");
   });

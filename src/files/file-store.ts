@@ -1,0 +1,82 @@
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** A file the proxy keeps, so it can be uploaded to whichever account a chat ends up on. */
+export interface StoredFile {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** Where it came from: an upload, a data: URI, or the URL it was downloaded from. */
+  source: string;
+  createdAt: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Files in `<DATA_DIR>/files/<id>/` (content + meta.json, owner-only). The same bytes stored
+ * twice share one entry, found by their SHA-256.
+ */
+export class FileStore {
+  readonly #root: string;
+  readonly #bySha = new Map<string, string>();
+  /** Qwen URLs a stored file was uploaded to, so a client that sends one back is understood. */
+  readonly #byUrl = new Map<string, string>();
+
+  constructor(dataDir: string) {
+    this.#root = join(dataDir, "files");
+  }
+
+  save(bytes: Uint8Array, input: { name: string; contentType: string; source: string }): StoredFile {
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const known = this.#bySha.get(sha256);
+    const existing = known ? this.get(known) : undefined;
+    if (existing) return existing.meta;
+    const meta: StoredFile = {
+      id: randomUUID(),
+      name: input.name,
+      contentType: input.contentType,
+      size: bytes.byteLength,
+      sha256,
+      source: input.source,
+      createdAt: new Date().toISOString(),
+    };
+    const directory = join(this.#root, meta.id);
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    writeFileSync(join(directory, "content"), bytes, { mode: 0o600 });
+    writeFileSync(join(directory, "meta.json"), JSON.stringify(meta), { mode: 0o600 });
+    this.#bySha.set(sha256, meta.id);
+    return meta;
+  }
+
+  /** The file, or undefined for an unknown or malformed id (never a path outside the store). */
+  get(id: string): { meta: StoredFile; bytes: Buffer } | undefined {
+    if (!UUID.test(id)) return undefined;
+    const directory = join(this.#root, id.toLowerCase());
+    if (!existsSync(join(directory, "meta.json"))) return undefined;
+    const meta = JSON.parse(readFileSync(join(directory, "meta.json"), "utf8")) as StoredFile;
+    return { meta, bytes: readFileSync(join(directory, "content")) };
+  }
+
+  rememberUrl(url: string, id: string): void {
+    this.#byUrl.set(withoutQuery(url), id);
+  }
+
+  findByUrl(url: string): string | undefined {
+    return this.#byUrl.get(withoutQuery(url));
+  }
+
+  meta(id: string): StoredFile | undefined {
+    if (!UUID.test(id)) return undefined;
+    const file = join(this.#root, id.toLowerCase(), "meta.json");
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as StoredFile) : undefined;
+  }
+}
+
+function withoutQuery(url: string): string {
+  const index = url.indexOf("?");
+  return index < 0 ? url : url.slice(0, index);
+}
