@@ -152,7 +152,10 @@ describe("invalid requests (400)", () => {
             role: "user",
             content: [
               { type: "text", text: "Look" },
-              { type: "image_url", image_url: { url: "data:application/octet-stream;base64,TVqQAAMAAAAEAAAA" } },
+              {
+                type: "image_url",
+                image_url: { url: "data:application/octet-stream;base64,TVqQAAMAAAAEAAAA" },
+              },
             ],
           },
         ],
