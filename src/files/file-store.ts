@@ -18,7 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Files in `<DATA_DIR>/files/<id>/` (content + meta.json, owner-only). The same bytes stored
- * twice share one entry, found by their SHA-256.
+ * twice under one name share an entry, found by their SHA-256.
  */
 export class FileStore {
   readonly #root: string;
@@ -32,7 +32,9 @@ export class FileStore {
 
   save(bytes: Uint8Array, input: { name: string; contentType: string; source: string }): StoredFile {
     const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const known = this.#bySha.get(sha256);
+    // Same bytes under the same name: one entry. Another name keeps its own, for its label.
+    const key = `${sha256}:${input.name}`;
+    const known = this.#bySha.get(key);
     const existing = known ? this.get(known) : undefined;
     if (existing) return existing.meta;
     const meta: StoredFile = {
@@ -48,7 +50,7 @@ export class FileStore {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     writeFileSync(join(directory, "content"), bytes, { mode: 0o600 });
     writeFileSync(join(directory, "meta.json"), JSON.stringify(meta), { mode: 0o600 });
-    this.#bySha.set(sha256, meta.id);
+    this.#bySha.set(key, meta.id);
     return meta;
   }
 

@@ -16,7 +16,10 @@ export function parseAttachmentRef(ref: string): { fileId: string } | { url: str
 
 export interface AttachmentIngestOptions {
   files: FileStore;
-  /** Hosts whose files Qwen serves itself (its CDN, the upstream): passed on, not re-uploaded. */
+  /**
+   * Where Qwen serves files itself: passed on, not re-uploaded. Entries with a port match
+   * that host and port exactly; names without one match the name and its subdomains.
+   */
   qwenHosts: string[];
   allowPrivateUrls: boolean;
   downloadTimeoutMs?: number;
@@ -100,8 +103,13 @@ export class AttachmentIngest {
 
   #isQwenHosted(url: string): boolean {
     try {
-      const host = new URL(url).hostname.toLowerCase();
-      return this.#options.qwenHosts.some((qwenHost) => host === qwenHost || host.endsWith(`.${qwenHost}`));
+      const parsed = new URL(url);
+      const hostname = parsed.hostname.toLowerCase();
+      return this.#options.qwenHosts.some((qwenHost) =>
+        qwenHost.includes(":")
+          ? parsed.host.toLowerCase() === qwenHost
+          : hostname === qwenHost || hostname.endsWith(`.${qwenHost}`),
+      );
     } catch {
       return false;
     }

@@ -117,7 +117,8 @@ function errorFromFields(fields: BusinessFields, upstreamStatus: number): QwenEr
   if (/unauthorized|token has expired|invalid token|token is invalid|not authenticated/.test(text)) {
     return new QwenError("unauthorized", "The Qwen token was refused", base);
   }
-  if (/is not exist|not exist\b|chat not found|parent.*not found/.test(text)) {
+  // "the chat … is not exist": a thread of another account (or gone); files say "the file …".
+  if (/chat \S* ?is not exist|chat not found|parent.*not (found|exist)/.test(text)) {
     return new QwenError("chat_not_found", "The upstream chat does not exist for this account", base);
   }
   if (/internal error|internal_error/.test(text)) {

@@ -5,6 +5,7 @@ import type { AppContext } from "./app-context.js";
 import { errorHeaders, openAiErrorBody, toHttpError } from "./http-errors.js";
 import { registerChat } from "./native/chat-route.js";
 import { registerChats } from "./native/chats-routes.js";
+import { registerFiles } from "./native/files-routes.js";
 import { registerStatus } from "./native/status-route.js";
 import { registerChatCompletions } from "./openai/chat-completions-route.js";
 import { registerModels } from "./openai/models-route.js";
@@ -87,5 +88,6 @@ export function buildApp(context: AppContext): FastifyInstance {
   registerStatus(app, context);
   registerChat(app, context);
   registerChats(app, context);
+  void app.register(async (scope) => registerFiles(scope, context));
   return app;
 }

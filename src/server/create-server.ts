@@ -65,7 +65,7 @@ export function createContext(config: Config): AppContext {
   const ingest = new AttachmentIngest({
     files,
     // Files Qwen serves itself are passed on as they are; anything else is fetched and uploaded.
-    qwenHosts: [new URL(config.qwenBaseUrl).hostname, "qwenlm.ai"],
+    qwenHosts: [upstreamHost(config.qwenBaseUrl), "qwenlm.ai"],
     allowPrivateUrls: config.allowPrivateUrls,
     downloadTimeoutMs: config.downloadTimeoutMs,
   });
@@ -110,4 +110,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     return closing;
   };
   return { app, context, url: `http://${host}:${port}`, close };
+}
+
+/** The upstream's host as files are matched against it: with its port when it has one. */
+function upstreamHost(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  return url.port ? url.host.toLowerCase() : url.hostname.toLowerCase();
 }

@@ -51,6 +51,10 @@ export class DirectTransport implements Transport {
     }
     const headers = flattenHeaders(response.headers);
     const decoded = decompress(response.body, headers["content-encoding"]);
+    // Cancelling an unread body makes undici emit an abort error; with no listener that would
+    // crash the process. Readers still see errors through iteration.
+    response.body.on("error", () => {});
+    decoded.on("error", () => {});
     return {
       status: response.statusCode,
       headers,
