@@ -128,7 +128,7 @@ export class ServiceError extends Error {
  * forbidden address). Any layer may throw it; the surfaces answer with its status and code.
  */
 export class InputError extends Error {
-  override readonly name = "InputError";
+  override readonly name: string = "InputError";
   readonly status: number;
   readonly code: string;
   readonly param: string | null;

@@ -11,6 +11,7 @@ import { buildHeaders } from "./headers.js";
 import { asRecord, asString } from "./json-shape.js";
 import { parseModelList, type QwenModel } from "./models.js";
 import { buildNewChatBody, type NewChatInput, readNewChatId } from "./new-chat-request.js";
+import { readBodyText } from "./read-body-text.js";
 import { readCompletion } from "./read-completion.js";
 import { requestStsToken, type UploadedFile, type UploadFileInput, uploadFile } from "./upload-file.js";
 
@@ -288,17 +289,11 @@ async function requestJson(
   request: Parameters<Transport["request"]>[0],
 ): Promise<unknown> {
   const response = await transport.request(request);
-  let text = "";
+  let text: string;
   try {
-    const decoder = new TextDecoder();
-    let bytes = 0;
-    for await (const chunk of response.body) {
-      bytes += chunk.byteLength;
-      if (bytes > JSON_LIMIT_BYTES)
-        throw new QwenError("invalid_response", "Upstream's answer was too large");
-      text += decoder.decode(chunk, { stream: true });
-    }
-    text += decoder.decode();
+    const body = await readBodyText(response.body, JSON_LIMIT_BYTES);
+    if (body.truncated) throw new QwenError("invalid_response", "Upstream's answer was too large");
+    text = body.text;
   } finally {
     response.cancel();
   }

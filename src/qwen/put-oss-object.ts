@@ -2,6 +2,7 @@ import { QwenError } from "../errors.js";
 import type { Transport, TransportResponse } from "../transport/transport.js";
 import { signOssPut } from "./oss-signer.js";
 import type { OssUploadTarget } from "./oss-upload-targets.js";
+import { readBodyText } from "./read-body-text.js";
 import { type StsCredentials, signingRegionOf } from "./sts-credentials.js";
 
 export interface PutOssObjectInput {
@@ -84,16 +85,8 @@ async function putOnce(input: PutOssObjectInput, target: OssUploadTarget): Promi
 }
 
 async function readLimitedText(response: TransportResponse): Promise<string> {
-  let text = "";
   try {
-    const decoder = new TextDecoder();
-    let bytes = 0;
-    for await (const chunk of response.body) {
-      bytes += chunk.byteLength;
-      text += decoder.decode(chunk, { stream: true });
-      if (bytes > ERROR_BODY_LIMIT_BYTES) break;
-    }
-    return text + decoder.decode();
+    return (await readBodyText(response.body, ERROR_BODY_LIMIT_BYTES)).text;
   } finally {
     response.cancel();
   }

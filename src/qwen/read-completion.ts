@@ -4,6 +4,7 @@ import type { QwenEvent } from "../events.js";
 import type { TransportResponse } from "../transport/transport.js";
 import { classifyHttpFailure, tryParseJson } from "./classify-error.js";
 import { eventsFromJsonBody } from "./json-completion.js";
+import { readBodyText } from "./read-body-text.js";
 import { SseLineReader } from "./sse-lines.js";
 import { QwenStreamParser } from "./stream-parser.js";
 
@@ -23,7 +24,7 @@ export async function* readCompletion(response: TransportResponse): AsyncGenerat
   const finished = { rest: undefined as AsyncIterator<Uint8Array> | undefined };
   try {
     if (response.status < 200 || response.status >= 300) {
-      const text = await readText(response.body, MAX_ERROR_BYTES);
+      const text = (await readBodyText(response.body, MAX_ERROR_BYTES)).text;
       throw classifyHttpFailure(response.status, response.headers, text);
     }
     yield* readSuccessfulBody(response, finished);
@@ -86,7 +87,7 @@ async function* readSuccessfulBody(
   const first = head.trimStart()[0];
 
   if (first === "{" || first === "[") {
-    const text = head + (await readText(rest, MAX_DOCUMENT_BYTES, decoder));
+    const text = head + (await readBodyText(rest, MAX_DOCUMENT_BYTES, decoder)).text;
     const json = tryParseJson(text);
     if (json !== undefined) {
       yield* eventsFromJsonBody(json);
@@ -97,7 +98,7 @@ async function* readSuccessfulBody(
     return;
   }
   if (first === "<") {
-    const text = head + (await readText(rest, MAX_ERROR_BYTES, decoder));
+    const text = head + (await readBodyText(rest, MAX_ERROR_BYTES, decoder)).text;
     throw classifyHttpFailure(response.status, response.headers, text);
   }
   yield* readEventStream(head, rest, decoder, finished);
@@ -150,17 +151,6 @@ function interrupted(error: unknown, parser: QwenStreamParser): unknown {
   return new QwenError("incomplete_response", "Upstream closed the stream before the answer was finished", {
     cause: error,
   });
-}
-
-async function readText(body: AsyncIterable<Uint8Array>, limit: number, decoder = new TextDecoder()) {
-  let text = "";
-  let bytes = 0;
-  for await (const chunk of body) {
-    bytes += chunk.byteLength;
-    text += decoder.decode(chunk, { stream: true });
-    if (bytes >= limit) break;
-  }
-  return text + decoder.decode();
 }
 
 async function* emptyStream(): AsyncGenerator<Uint8Array> {}

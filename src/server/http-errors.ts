@@ -17,18 +17,12 @@ export interface HttpError {
   shouldRetry?: boolean;
 }
 
-/** A client's request is wrong: 400 with the field it concerns. */
-export class RequestError extends Error {
-  override readonly name = "RequestError";
-  readonly status: number;
-  readonly code: string;
-  readonly param: string | null;
+/** A client's request is wrong: 400 (unless said otherwise) with the field it concerns. */
+export class RequestError extends InputError {
+  override readonly name: string = "RequestError";
 
   constructor(message: string, options: { param?: string | null; code?: string; status?: number } = {}) {
-    super(message);
-    this.param = options.param ?? null;
-    this.code = options.code ?? "invalid_request";
-    this.status = options.status ?? 400;
+    super(message, { code: options.code ?? "invalid_request", status: options.status, param: options.param });
   }
 }
 
@@ -42,16 +36,6 @@ const UPSTREAM_ADVICE: Partial<Record<QwenError["code"], string>> = {
 };
 
 export function toHttpError(error: unknown): HttpError {
-  if (error instanceof RequestError) {
-    return {
-      status: error.status,
-      type: "invalid_request_error",
-      code: error.code,
-      message: error.message,
-      param: error.param,
-      shouldRetry: false,
-    };
-  }
   if (error instanceof InputError) {
     return {
       status: error.status,

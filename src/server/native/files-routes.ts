@@ -77,7 +77,8 @@ export async function registerFiles(app: FastifyInstance, context: AppContext): 
  * for "кот.png"). Read back as UTF-8 when that gives a clean result.
  */
 function utf8Name(name: string): string {
-  if (!/[\u0080-\u00ff]/.test(name) || /[^\u0000-\u00ff]/.test(name)) return name;
+  const codes = [...name].map((char) => char.codePointAt(0) ?? 0);
+  if (!codes.some((code) => code >= 0x80) || codes.some((code) => code > 0xff)) return name;
   const decoded = Buffer.from(name, "latin1").toString("utf8");
   return decoded.includes("\ufffd") ? name : decoded;
 }
