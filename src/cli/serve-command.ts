@@ -30,7 +30,7 @@ export async function serve(
     `  Upstream: ${config.qwenBaseUrl}`,
     accounts > 0
       ? `  Accounts: ${accounts}`
-      : "  Accounts: none yet. Set QWEN_TOKENS=<token from chat.qwen.ai localStorage> and restart.",
+      : "  Accounts: none yet. Run `npm start -- login` (or set QWEN_TOKENS) and restart.",
     config.apiKeys.length > 0
       ? `  API keys: ${config.apiKeys.length} configured`
       : "  API keys: none (loopback only)",
