@@ -104,4 +104,20 @@ describe("automatic fallback from direct HTTP", () => {
     expect(second.carried).toHaveLength(0);
     await transport.close();
   });
+
+  it("without a browser to fall back on, the wall is reported with the reason", async () => {
+    const transport = new AutoTransport({
+      direct: new DirectTransport(),
+      browser: async () => {
+        throw new Error("No Chromium found: sudo apt-get install -y chromium");
+      },
+    });
+    const client = new QwenClient({ baseUrl: fake.url, transport, credentials: { token } });
+    fake.setScenario({ kind: "waf" }, { times: 1, route: "new-chat" });
+    await expect(client.createChat({ model: "qwen3.7-plus" })).rejects.toMatchObject({
+      code: "waf_challenge",
+      message: expect.stringContaining("apt-get install -y chromium"),
+    });
+    await transport.close();
+  });
 });

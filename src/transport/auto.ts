@@ -1,3 +1,4 @@
+import { QwenError } from "../errors.js";
 import { looksLikeWafPage } from "../qwen/classify-error.js";
 import type { Transport, TransportRequest, TransportResponse } from "./transport.js";
 
@@ -65,7 +66,15 @@ export class AutoTransport implements Transport {
   #getBrowser(): Promise<Transport> {
     this.#browser ??= this.#options.browser().catch((error: unknown) => {
       this.#browser = undefined;
-      throw error;
+      // The wall stays in the way, and the user must learn why the way around it is shut.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new QwenError(
+        "waf_challenge",
+        `The anti-bot wall answered and the browser path is unavailable: ${reason}`,
+        {
+          cause: error,
+        },
+      );
     });
     return this.#browser;
   }
