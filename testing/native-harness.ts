@@ -349,6 +349,7 @@ export async function spawnProxy(options: {
       // Pacing is for the real site; tests run as fast as the fake allows.
       ACCOUNT_MIN_GAP_MS: "0",
       QWEN_TRANSPORT: "direct",
+      PREWARM_CHATS: "false",
       ACCOUNT_GAP_JITTER_MS: "0",
       ...options.environment,
     },

@@ -57,6 +57,8 @@ export async function startProxy(fake: FakeQwen, options: ProxyOptions = {}): Pr
       accountGapJitterMs: 0,
       // Surface tests talk plain HTTP; the browser path has tests of its own.
       transport: "direct",
+      // Upstream request sequences stay as the tests expect; pre-warming has tests of its own.
+      prewarmChats: false,
       // Each proxy keeps its chats in its own throw-away directory.
       dataDir: mkdtempSync(join(tmpdir(), "freeqwenapi-test-")),
       ...options.config,

@@ -79,6 +79,8 @@ const ConfigSchema = z.object({
   /** Requests that may wait for a free account, and how long each may wait, ms. */
   queueLimit: z.coerce.number().int().positive().default(500),
   queueTimeoutMs: z.coerce.number().int().positive().default(60_000),
+  /** Keep an upstream chat ready per account and model, saving a round trip per new conversation. */
+  prewarmChats: boolean.default(true),
   /** Fetch attachment URLs that point into private networks (off: SSRF protection). */
   allowPrivateUrls: boolean.default(false),
   /** How long downloading an attachment may take, ms. */
@@ -117,6 +119,7 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   modelsTtlMs: "MODELS_TTL_MS",
   shutdownGraceMs: "SHUTDOWN_GRACE_MS",
   allowPrivateUrls: "ALLOW_PRIVATE_URLS",
+  prewarmChats: "PREWARM_CHATS",
   downloadTimeoutMs: "DOWNLOAD_TIMEOUT_MS",
   accountConcurrency: "ACCOUNT_CONCURRENCY",
   accountMinGapMs: "ACCOUNT_MIN_GAP_MS",

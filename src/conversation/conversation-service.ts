@@ -4,6 +4,7 @@ import type { QwenEvent } from "../events.js";
 import type { AccountUploads } from "../files/account-uploads.js";
 import type { QwenAspectRatio } from "../qwen/chat-types.js";
 import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js";
+import type { UpstreamChatReserve } from "./chat-reserve.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { ModelSelection } from "./model-selection.js";
@@ -43,6 +44,8 @@ export interface ConversationServiceOptions {
   accounts: AccountPool;
   /** Uploads a turn's files to the account that runs it. */
   uploads: AccountUploads;
+  /** Upstream chats created ahead of need (PREWARM_CHATS); absent: created when needed. */
+  reserve?: UpstreamChatReserve;
   /** Tries per turn, across accounts, before a failure is returned. */
   maxAttempts?: number;
   logger?: { warn(object: object, message: string): void };
@@ -60,11 +63,13 @@ export class ConversationService {
   readonly #logger: ConversationServiceOptions["logger"];
   readonly #locks = new KeyedMutex();
   readonly #uploads: AccountUploads;
+  readonly #reserve: UpstreamChatReserve | undefined;
 
   constructor(options: ConversationServiceOptions) {
     this.#store = options.store;
     this.#accounts = options.accounts;
     this.#uploads = options.uploads;
+    this.#reserve = options.reserve;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger;
   }
@@ -200,6 +205,8 @@ export class ConversationService {
           );
           // A thread that is gone is folded on the same account; anything else moves on.
           if (error.code !== "chat_not_found") excluded.add(account.id);
+          // Chats reserved on an account whose chats are refused are no better.
+          else this.#reserve?.forget(account.id);
           binding = undefined;
         } finally {
           this.#accounts.release(account);
@@ -211,10 +218,10 @@ export class ConversationService {
   }
 
   async #createUpstreamChat(account: Account, chatId: string, request: TurnRequest): Promise<string> {
-    const upstreamChatId = await account.client.createChat(
-      { model: request.selection.model.id, chatType: request.selection.chatType },
-      { signal: request.signal },
-    );
+    const { model, chatType } = request.selection;
+    const upstreamChatId = this.#reserve
+      ? await this.#reserve.take(account, model.id, chatType, request.signal)
+      : await account.client.createChat({ model: model.id, chatType }, { signal: request.signal });
     await this.#store.addUpstreamChat(chatId, { accountId: account.id, upstreamChatId });
     return upstreamChatId;
   }

@@ -1,6 +1,7 @@
 import type { AccountPool } from "../accounts/account-pool.js";
 import type { Accounts } from "../accounts/create-accounts.js";
 import type { Config } from "../config/config.js";
+import type { UpstreamChatReserve } from "../conversation/chat-reserve.js";
 import type { ConversationService, Turn, TurnRequest } from "../conversation/conversation-service.js";
 import { type ModelSelection, type ModelSwitches, selectModel } from "../conversation/model-selection.js";
 import type { TurnMessage } from "../conversation/turn-message.js";
@@ -23,6 +24,7 @@ export interface AppContext {
   /** Attachments from clients, checked and kept. */
   ingest: AttachmentIngest;
   uploads: AccountUploads;
+  reserve: UpstreamChatReserve | undefined;
   /** The accounts with their browsers and token keeper, for shutdown. */
   accountsRuntime: Accounts;
   startedAt: number;

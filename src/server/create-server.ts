@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { createAccounts } from "../accounts/create-accounts.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
+import { UpstreamChatReserve } from "../conversation/chat-reserve.js";
 import { ConversationService } from "../conversation/conversation-service.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { AccountUploads } from "../files/account-uploads.js";
@@ -70,12 +71,14 @@ export function createContext(config: Config): AppContext {
     downloadTimeoutMs: config.downloadTimeoutMs,
   });
   const uploads = new AccountUploads(files);
+  const reserve = config.prewarmChats ? new UpstreamChatReserve() : undefined;
   return {
     config,
     store,
     accounts,
     catalogue,
-    conversations: new ConversationService({ store, accounts, uploads }),
+    conversations: new ConversationService({ store, accounts, uploads, reserve }),
+    reserve,
     ingest,
     uploads,
     upstreamCleanup: new UpstreamCleanup(accounts),
@@ -104,6 +107,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       clearTimeout(timer);
       await context.upstreamCleanup.idle();
+      await context.reserve?.drain();
       await context.accountsRuntime.close();
       await context.store.close();
     })();
