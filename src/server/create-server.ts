@@ -26,12 +26,17 @@ export interface RunningServer {
 }
 
 function packageVersion(): string {
-  try {
-    const raw = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
-    return (JSON.parse(raw) as { version?: string }).version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
+  // From src/server under tsx, or dist/src/server once built.
+  for (const relative of ["../../package.json", "../../../package.json"]) {
+    try {
+      const raw = readFileSync(new URL(relative, import.meta.url), "utf8");
+      const version = (JSON.parse(raw) as { name?: string; version?: string }).version;
+      if (version) return version;
+    } catch {
+      // Not there; try the next place.
+    }
   }
+  return "0.0.0";
 }
 
 /** Refuses an exposed server that anyone could use, unless told so explicitly. */
