@@ -2,6 +2,7 @@ import type { Errors } from "./browser-streams.js";
 import type { FrontStatistics } from "./http2-front.js";
 import type { Added } from "./measurements.js";
 import type { Summary } from "./statistics.js";
+import { type Environment, ms, signedMs, table, verdict } from "./text-table.js";
 
 // The browser benchmark's results: their shape (also that of results-browser.json) and the
 // fixed-width tables printed from them, each with its target beside it.
@@ -86,14 +87,7 @@ export interface TabCost {
 
 export interface BrowserBenchResults {
   generatedAt: string;
-  environment: {
-    node: string;
-    platform: string;
-    cpus: number;
-    cpuModel: string;
-    chromium: string;
-    loadAverage: { before: number; after: number };
-  };
+  environment: Environment & { chromium: string };
   settings: Record<string, unknown> & { poolPages: number; slowDelayMs: number };
   targets: { megabytesPerHeldStream: number };
   latency: LatencyResult;
@@ -103,26 +97,7 @@ export interface BrowserBenchResults {
   runSeconds: number;
 }
 
-type Cell = string | number;
-
-/** Columns before `leftColumns` align left; the rest are numbers and align right. */
-function table(header: Cell[], rows: Cell[][], leftColumns = 1): string {
-  const all = [header, ...rows].map((row) => row.map(String));
-  const widths = header.map((_, column) => Math.max(...all.map((row) => row[column]?.length ?? 0)));
-  const line = (row: string[]) =>
-    row
-      .map((cell, column) =>
-        column < leftColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
-      )
-      .join("  ");
-  const rule = widths.map((width) => "-".repeat(width)).join("  ");
-  return [line(all[0]!), rule, ...all.slice(1).map(line)].map((text) => `  ${text}`).join("\n");
-}
-
-const ms = (value: number, digits = 2) => (Number.isFinite(value) ? `${value.toFixed(digits)} ms` : "—");
-const signedMs = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? "+" : ""}${ms(value)}` : "—");
 const mb = (value: number, digits = 1) => `${value.toFixed(digits)} MB`;
-const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
 
 function errorLines(label: string, errors: Errors): string[] {
   return Object.entries(errors).map(([message, count]) => `    ${label}: ${count} × ${message}`);

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AccountBrowser } from "../src/browser/account-browser.js";
@@ -32,6 +32,7 @@ import { makeSelfSignedCertificate } from "./http2-front.js";
 import { startHttp2Upstream } from "./http2-upstream.js";
 import { chromiumMemory, nodeMemory, type ProcessGroupMemory } from "./process-memory.js";
 import { round, roundSummary, summarise } from "./statistics.js";
+import { environment } from "./text-table.js";
 import { TimedTransport } from "./timed-transport.js";
 
 // What the browser path costs next to the direct one: the same streamed completion through
@@ -155,14 +156,7 @@ async function main(): Promise<BrowserBenchResults> {
   const memory = await measureHeldMemory();
   return {
     generatedAt: new Date().toISOString(),
-    environment: {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? "unknown",
-      chromium: chromiumVersion,
-      loadAverage: { before: round(loadBefore), after: round(loadavg()[0] ?? 0) },
-    },
+    environment: { ...environment(loadBefore), chromium: chromiumVersion },
     settings,
     targets,
     latency,

@@ -9,6 +9,7 @@ import {
 } from "./load-phases.js";
 import { round, roundSummary, type Summary, summarise } from "./statistics.js";
 import type { PathName, StreamResult, StreamTarget } from "./stream-clients.js";
+import type { Environment } from "./text-table.js";
 
 // Each measurement of the benchmark, turned into the plain numbers results.json holds.
 
@@ -316,14 +317,7 @@ export function memoryStep(held: HeldStreams, baseline: ProxyProbe, probe: Proxy
 
 export interface BenchResults {
   generatedAt: string;
-  environment: {
-    node: string;
-    platform: string;
-    cpus: number;
-    cpuModel: string;
-    /** One-minute load average before and after the run: anything else running skews it. */
-    loadAverage: { before: number; after: number };
-  };
+  environment: Environment;
   settings: typeof settings;
   targets: typeof targets;
   ttfb: TtfbResult;

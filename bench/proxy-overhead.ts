@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startFakeUpstream, startProxy } from "./child-processes.js";
 import {
@@ -27,6 +27,7 @@ import {
   proxyTarget,
   type StreamTarget,
 } from "./stream-clients.js";
+import { environment } from "./text-table.js";
 
 // What the proxy itself costs: the same streamed answer from the fake upstream, asked for
 // directly and through the proxy, side by side in one run. `npm run bench` prints a table and
@@ -138,13 +139,7 @@ async function main(): Promise<BenchResults> {
   await agent.close();
   return {
     generatedAt: new Date().toISOString(),
-    environment: {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? "unknown",
-      loadAverage: { before: round(loadBefore), after: round(loadavg()[0] ?? 0) },
-    },
+    environment: environment(loadBefore),
     settings,
     targets,
     ttfb,

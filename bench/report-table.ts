@@ -1,27 +1,8 @@
 import type { Added, BenchResults, ErrorCounts } from "./measurements.js";
 import type { Summary } from "./statistics.js";
+import { type Cell, ms, signedMs, table, verdict } from "./text-table.js";
 
 // The human-readable half of the results: fixed-width tables, each with its target beside it.
-
-type Cell = string | number;
-
-/** Columns before `leftColumns` are text and align left; the rest are numbers and align right. */
-function table(header: Cell[], rows: Cell[][], leftColumns = 1): string {
-  const all = [header, ...rows].map((row) => row.map(String));
-  const widths = header.map((_, column) => Math.max(...all.map((row) => row[column]?.length ?? 0)));
-  const line = (row: string[]) =>
-    row
-      .map((cell, column) =>
-        column < leftColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
-      )
-      .join("  ");
-  const rule = widths.map((width) => "-".repeat(width)).join("  ");
-  return [line(all[0]!), rule, ...all.slice(1).map(line)].map((text) => `  ${text}`).join("\n");
-}
-
-const ms = (value: number, digits = 2) => (Number.isFinite(value) ? `${value.toFixed(digits)} ms` : "—");
-const signedMs = (value: number) => `${value >= 0 ? "+" : ""}${ms(value, 3)}`;
-const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
 
 function errorLines(label: string, errors: ErrorCounts): string[] {
   return Object.entries(errors).map(([message, count]) => `    ${label}: ${count} × ${message}`);
@@ -53,7 +34,7 @@ export function printReport(results: BenchResults): void {
   ];
   const addedRow = (label: string, added: Added): Cell[] => [
     label,
-    ...[added.p50, added.p99, added.mean].map(signedMs),
+    ...[added.p50, added.p99, added.mean].map((value) => signedMs(value, 3)),
   ];
   out.push(
     table(

@@ -2,7 +2,13 @@
 export type QwenChatType = "t2t" | "search" | "t2i" | "t2v" | "image_edit" | "deep_research";
 
 /** Aspect ratios upstream accepts for images and videos. */
-export type QwenAspectRatio = "1:1" | "16:9" | "9:16" | "4:3" | "3:4";
+const ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4"] as const;
+export type QwenAspectRatio = (typeof ASPECT_RATIOS)[number];
+
+/** A client's `size` when it is a ratio upstream accepts; anything else is left to upstream's default. */
+export function readAspectRatio(size: string | null | undefined): QwenAspectRatio | undefined {
+  return ASPECT_RATIOS.find((ratio) => ratio === size);
+}
 
 /** Video is the one mode that must not stream; text modes must. */
 export function streamsFor(chatType: QwenChatType): boolean {

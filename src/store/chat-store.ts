@@ -54,26 +54,13 @@ export interface ChatRecord {
   historyHash?: string;
 }
 
-export interface ChatSummary {
-  id: string;
-  name: string;
-  model: string;
-  createdAt: number;
-  updatedAt: number;
+export interface ChatSummary extends Pick<ChatRecord, "id" | "name" | "model" | "createdAt" | "updatedAt"> {
   messageCount: number;
   userMessageCount: number;
 }
 
-export interface NewMessage {
-  role: MessageRole;
-  content: string;
-  parts?: MessagePart[];
-  reasoning?: string;
-  model?: string;
-  usage?: TokenUsage;
-  status?: MessageStatus;
-  error?: string;
-}
+/** A message to append: the store gives it its id and time; the status defaults to complete. */
+export type NewMessage = Omit<StoredMessage, "id" | "createdAt" | "status"> & { status?: MessageStatus };
 
 export type MessagePatch = Partial<
   Pick<StoredMessage, "content" | "reasoning" | "usage" | "status" | "error">

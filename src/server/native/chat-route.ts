@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { QwenAspectRatio } from "../../qwen/chat-types.js";
+import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
   ingestAttachments,
@@ -11,8 +11,6 @@ import { clientAbortSignal } from "../client-abort.js";
 import { CompletionRenderer } from "../openai/completion-renderer.js";
 import { sendTurn } from "../send-turn.js";
 import { parseNativeChatRequest } from "./chat-request.js";
-
-const RATIOS = new Set(["1:1", "16:9", "9:16", "4:3", "3:4"]);
 
 /**
  * `POST /api/chat`: one new message; the context comes from the stored history of `chatId`
@@ -36,7 +34,7 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
         system,
         chatId,
         newChatName: message.text.trim().slice(0, 60) || "New chat",
-        size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
+        size: readAspectRatio(body.size),
         signal,
       },
       "chatId",

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { QwenAspectRatio } from "../../qwen/chat-types.js";
+import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
   ingestAttachments,
@@ -13,7 +13,6 @@ import { parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request
 import { CompletionRenderer } from "./completion-renderer.js";
 
 const PATHS = ["/v1/chat/completions", "/api/chat/completions", "/api/v1/chat/completions"];
-const RATIOS = new Set(["1:1", "16:9", "9:16", "4:3", "3:4"]);
 
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
   for (const url of PATHS) {
@@ -45,7 +44,7 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
       system: history.filter((item) => item.role === "system").map((item) => item.text),
       chatId,
       newChatName: "OpenAI API Chat",
-      size: body.size && RATIOS.has(body.size) ? (body.size as QwenAspectRatio) : undefined,
+      size: readAspectRatio(body.size),
       signal,
     },
     chatIdParam,
