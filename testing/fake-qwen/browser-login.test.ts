@@ -100,7 +100,7 @@ describe("fake-qwen in a real browser", () => {
     expect(await page.locator("#chat-ready").count()).toBe(0);
     const cookies = await page.context().cookies();
     expect(cookies.find((cookie) => cookie.name === "acw_sc__v3")?.value).toMatch(
-      /^[0-9a-z]+\.[0-9a-f]{64}$/,
+      /^[0-9a-z]+-[0-9a-f]{8}\.[0-9a-f]{64}$/,
     );
 
     // A stale token in localStorage is no better than none.
@@ -164,7 +164,7 @@ describe("fake-qwen in a real browser", () => {
     expect(created.contentType).toContain("application/json");
     const chatId = (JSON.parse(created.text) as { data: { id: string } }).data.id;
     expect(chatId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(fake.requests[0]?.headers.cookie).toMatch(/acw_sc__v3=[0-9a-z]+\.[0-9a-f]{64}/);
+    expect(fake.requests[0]?.headers.cookie).toMatch(/acw_sc__v3=[0-9a-z]+-[0-9a-f]{8}\.[0-9a-f]{64}/);
 
     const completion = await fetchInPage(page, `/api/v2/chat/completions?chat_id=${chatId}`, {
       method: "POST",

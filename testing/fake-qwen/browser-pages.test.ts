@@ -91,7 +91,7 @@ describe("fake-qwen browser pages and bot wall (plain HTTP)", () => {
     const first = await fetchPage(`${fake.url}/`);
     const second = await fetchPage(`${fake.url}/auth`);
     const value = clearanceFromPage(first.html);
-    expect(value).toMatch(/^[0-9a-z]+\.[0-9a-f]{64}$/);
+    expect(value).toMatch(/^[0-9a-z]+-[0-9a-f]{8}\.[0-9a-f]{64}$/);
     expect(first.html).not.toContain(value);
     expect(first.html).toContain('document.cookie = "acw_sc__v3=" + value + "; path=/;');
     expect(clearanceFromPage(second.html)).not.toBe(value);

@@ -18,21 +18,22 @@ export class BrowserSurface {
   private generation = 0;
 
   issueClearance(nowMilliseconds = Date.now()): string {
-    const issuedAt = nowMilliseconds.toString(36);
-    return `${issuedAt}.${this.sign(issuedAt)}`;
+    // A random part keeps two loads within one millisecond from sharing a value.
+    const stamp = `${nowMilliseconds.toString(36)}-${randomBytes(4).toString("hex")}`;
+    return `${stamp}.${this.sign(stamp)}`;
   }
 
   isClearanceValid(value: string | undefined, nowMilliseconds = Date.now()): boolean {
     if (!value) return false;
     const separator = value.indexOf(".");
     if (separator <= 0) return false;
-    const issuedAt = value.slice(0, separator);
-    const issuedAtMilliseconds = Number.parseInt(issuedAt, 36);
+    const stamp = value.slice(0, separator);
+    const issuedAtMilliseconds = Number.parseInt(stamp.split("-")[0] ?? "", 36);
     if (!Number.isSafeInteger(issuedAtMilliseconds)) return false;
     const age = nowMilliseconds - issuedAtMilliseconds;
     // A little tolerance for a future timestamp: the value is minted and checked by one clock.
     if (age < -1000 || age > clearanceLifetimeSeconds * 1000) return false;
-    const expected = Buffer.from(this.sign(issuedAt), "utf8");
+    const expected = Buffer.from(this.sign(stamp), "utf8");
     const received = Buffer.from(value.slice(separator + 1), "utf8");
     return received.length === expected.length && timingSafeEqual(received, expected);
   }
@@ -55,7 +56,7 @@ export class BrowserSurface {
     return path.startsWith("/api/v2/") && !/^\/api\/v2\/models\/?$/.test(path);
   }
 
-  private sign(issuedAt: string): string {
-    return createHmac("sha256", this.secret).update(`${this.generation}:${issuedAt}`).digest("hex");
+  private sign(stamp: string): string {
+    return createHmac("sha256", this.secret).update(`${this.generation}:${stamp}`).digest("hex");
   }
 }
