@@ -96,3 +96,49 @@ describe("catalogue cache", () => {
     await expect(empty.list()).rejects.toThrow("down");
   });
 });
+
+describe("a list kept from an earlier run", () => {
+  const models = parseModelList(sample);
+  const saved = parseModelList({ data: [{ id: "qwen-old", name: "Qwen-Old" }] });
+
+  it("is never taken as fresh: the first call asks upstream and keeps what it says", async () => {
+    const loaded: QwenModel[][] = [];
+    const catalogue = new ModelCatalogue({
+      saved,
+      load: async () => models,
+      onLoaded: (list) => loaded.push(list),
+    });
+    expect(await catalogue.list({ now: 0 })).toBe(models);
+    expect(loaded).toEqual([models]);
+  });
+
+  it("answers while upstream cannot, and asks again after a pause rather than on every call", async () => {
+    let loads = 0;
+    const loaded: QwenModel[][] = [];
+    const catalogue = new ModelCatalogue({
+      ttlMs: 600_000,
+      saved,
+      load: async (): Promise<QwenModel[]> => {
+        loads++;
+        throw new Error("upstream down");
+      },
+      onLoaded: (list) => loaded.push(list),
+    });
+    expect(await catalogue.list({ now: 1_000 })).toBe(saved);
+    expect(await catalogue.list({ now: 20_000 })).toBe(saved);
+    expect(loads).toBe(1);
+    expect(await catalogue.list({ now: 31_001 })).toBe(saved);
+    expect(loads).toBe(2);
+    expect(loaded).toEqual([]);
+  });
+
+  it("is replaced by neither an empty upstream list nor an empty saved one", async () => {
+    const catalogue = new ModelCatalogue({ saved, load: async () => [] });
+    expect(await catalogue.list()).toBe(saved);
+    const nothingSaved = new ModelCatalogue({
+      saved: [],
+      load: async () => Promise.reject(new Error("down")),
+    });
+    await expect(nothingSaved.list()).rejects.toThrow("down");
+  });
+});

@@ -87,9 +87,19 @@ function parseModel(item: unknown): QwenModel | undefined {
   };
 }
 
+/** How long a failed refresh waits before asking upstream again, when it has a list to serve. */
+const STALE_RETRY_MS = 30_000;
+
 export interface ModelCatalogueOptions {
   load: (signal?: AbortSignal) => Promise<QwenModel[]>;
   ttlMs?: number;
+  /**
+   * A list kept from an earlier run. It is never fresh (the first call still asks upstream),
+   * but it answers when upstream cannot, so a restart during an outage keeps serving.
+   */
+  saved?: QwenModel[];
+  /** Called with each good list loaded from upstream, to keep it for the next start. */
+  onLoaded?: (models: QwenModel[]) => void;
 }
 
 /**
@@ -100,17 +110,21 @@ export class ModelCatalogue {
   readonly #load: ModelCatalogueOptions["load"];
   readonly #ttlMs: number;
   #models: QwenModel[] | undefined;
-  #loadedAt = 0;
+  /** Until when `#models` is served without asking upstream; a saved list starts stale. */
+  #freshUntil = Number.NEGATIVE_INFINITY;
   #pending: Promise<QwenModel[]> | undefined;
+  readonly #onLoaded: ModelCatalogueOptions["onLoaded"];
 
   constructor(options: ModelCatalogueOptions) {
     this.#load = options.load;
     this.#ttlMs = options.ttlMs ?? 10 * 60_000;
+    this.#onLoaded = options.onLoaded;
+    if (options.saved && options.saved.length > 0) this.#models = options.saved;
   }
 
   async list(options: { force?: boolean; now?: number } = {}): Promise<QwenModel[]> {
     const now = options.now ?? Date.now();
-    if (!options.force && this.#models && now - this.#loadedAt < this.#ttlMs) return this.#models;
+    if (!options.force && this.#models && now < this.#freshUntil) return this.#models;
     this.#pending ??= this.#refresh(now).finally(() => {
       this.#pending = undefined;
     });
@@ -126,13 +140,20 @@ export class ModelCatalogue {
   async #refresh(now: number): Promise<QwenModel[]> {
     try {
       const models = await this.#load();
-      if (models.length === 0 && this.#models) return this.#models;
+      if (models.length === 0 && this.#models) return this.#keepStale(now);
       this.#models = models;
-      this.#loadedAt = now;
+      this.#freshUntil = now + this.#ttlMs;
+      if (models.length > 0) this.#onLoaded?.(models);
       return models;
     } catch (error) {
-      if (this.#models) return this.#models;
+      if (this.#models) return this.#keepStale(now);
       throw error;
     }
+  }
+
+  /** Serves the list it has, and asks upstream again a little later rather than per request. */
+  #keepStale(now: number): QwenModel[] {
+    this.#freshUntil = now + Math.min(this.#ttlMs, STALE_RETRY_MS);
+    return this.#models ?? [];
   }
 }

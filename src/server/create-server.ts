@@ -11,6 +11,7 @@ import { FileStore } from "../files/file-store.js";
 import { AttachmentIngest } from "../files/ingest.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
+import { readSavedModels, writeSavedModels } from "../qwen/saved-models.js";
 import { SqliteChatStore, sqliteDatabaseFileName } from "../store/sqlite-chat-store.js";
 import { DirectTransport } from "../transport/direct.js";
 import { buildApp } from "./app.js";
@@ -65,6 +66,14 @@ export function createContext(config: Config): AppContext {
   const catalogue = new ModelCatalogue({
     ttlMs: config.modelsTtlMs,
     load: (signal) => (accounts.any()?.client ?? anonymous).listModels({ signal }),
+    saved: readSavedModels(config.dataDir),
+    onLoaded: (models) => {
+      try {
+        writeSavedModels(config.dataDir, models);
+      } catch {
+        // Only the next cold start during an outage would miss it.
+      }
+    },
   });
   const store = new SqliteChatStore(join(config.dataDir, sqliteDatabaseFileName));
   const files = new FileStore(config.dataDir);

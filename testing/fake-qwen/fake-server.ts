@@ -168,7 +168,8 @@ async function dispatch(context: RequestContext): Promise<void> {
     return;
   }
   // Completions and chat creation check business scenarios themselves, after validation.
-  const business = kind === "other-api" ? scenarios.take("business", kind, auth.accountId) : null;
+  const business =
+    kind === "other-api" || kind === "models" ? scenarios.take("business", kind, auth.accountId) : null;
   if (business) {
     sendScenarioReply(response, business);
     return;

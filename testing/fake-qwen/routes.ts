@@ -68,14 +68,14 @@ export const routes: RouteDefinition[] = [
     method: "GET",
     pattern: /^\/api\/models$/,
     auth: "optional",
-    kind: "other-api",
+    kind: "models",
     handle: handleModels,
   }),
   route({
     method: "GET",
     pattern: /^\/api\/v2\/models\/?$/,
     auth: "optional",
-    kind: "other-api",
+    kind: "models",
     handle: handleModelsV2,
   }),
   route({
