@@ -90,6 +90,36 @@ describe.skipIf(!hasChromium)("AccountBrowser in a real Chromium", () => {
     );
   });
 
+  it("claims an ordinary Chrome of its own version, agreeing with the client hints it sends", async () => {
+    const browser = open({ accountId: "acct_agent" });
+    upstream.requests.length = 0;
+    await browser.start();
+    const transport = new BrowserTransport({ pages: browser.pool });
+    const echo = await transport.request({ method: "GET", url: `${upstream.url}/echo`, headers: {} });
+    const { headers } = JSON.parse((await readTimed(echo.body)).text) as { headers: Record<string, string> };
+    const claimed = /Chrome\/(\d+)\.0\.0\.0 Safari\/537\.36$/.exec(headers["user-agent"] ?? "");
+    expect(headers["user-agent"]).not.toContain("Headless");
+    expect(claimed).not.toBeNull();
+    expect(headers["sec-ch-ua"]).toContain(`"Chromium";v="${claimed?.[1]}"`);
+    expect(headers["sec-ch-ua-platform"]).toBe('"Linux"');
+    expect(headers["user-agent"]).toContain("(X11; Linux x86_64)");
+    // The page load itself said the same.
+    expect(upstream.requests.find((entry) => entry.path === "/")?.headers["user-agent"]).toBe(
+      headers["user-agent"],
+    );
+  });
+
+  it("claims the configured user agent when the user chose one", async () => {
+    const chosen =
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36";
+    const browser = open({ accountId: "acct_chosen", userAgent: chosen });
+    await browser.start();
+    const transport = new BrowserTransport({ pages: browser.pool });
+    const echo = await transport.request({ method: "GET", url: `${upstream.url}/echo`, headers: {} });
+    const { headers } = JSON.parse((await readTimed(echo.body)).text) as { headers: Record<string, string> };
+    expect(headers["user-agent"]).toBe(chosen);
+  });
+
   it("pageState tells logged-out, logged-in and the verification page apart", async () => {
     const browser = open({ accountId: "acct_state" });
     expect(await browser.pageState()).toBe("logged-out");

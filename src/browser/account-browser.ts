@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Disposable, type Page } from "playwright-core";
 import { DEFAULT_IDENTITY } from "../qwen/browser-identity.js";
 import { tokenExpiry } from "../qwen/jwt.js";
+import { browserUserAgent } from "./browser-user-agent.js";
 import { BrowserUnavailableError, findChromium } from "./find-chromium.js";
 import { PagePool } from "./page-pool.js";
 import { clearForeignProfileLock } from "./profile-lock.js";
@@ -44,7 +45,10 @@ export interface AccountBrowserOptions {
   headless: boolean;
   /** Else `CHROMIUM_PATH`, else the usual install locations. */
   chromiumPath?: string;
-  /** Default: the one the direct transport claims too, so both look like one browser. */
+  /**
+   * Default: an ordinary Chrome of the binary's own version on this system, so that the user
+   * agent agrees with the client hints Chromium sends by itself.
+   */
   userAgent?: string;
   /** Pages requests run in, default 2. */
   poolSize?: number;
@@ -202,7 +206,11 @@ export class AccountBrowser {
         headless: this.#options.headless,
         executablePath,
         args: [...CHROMIUM_ARGS, ...(this.#options.extraArgs ?? [])],
-        userAgent: this.#options.userAgent ?? DEFAULT_IDENTITY.userAgent,
+        userAgent: await browserUserAgent(
+          executablePath,
+          this.#options.userAgent,
+          DEFAULT_IDENTITY.userAgent,
+        ),
         viewport: VIEWPORT,
         timeout: LAUNCH_TIMEOUT_MS,
       });
