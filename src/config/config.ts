@@ -36,6 +36,11 @@ const ConfigSchema = z.object({
   apiKeys: csv.default([]),
   apiKeysFile: z.string().optional(),
   insecureNoAuth: boolean.default(false),
+  /**
+   * Web pages allowed to call the API from a browser (CORS): `loopback` (pages served from
+   * localhost, any port), `*`, or exact origins such as `https://chat.example.org`. Empty: none.
+   */
+  corsOrigins: csv.default(["loopback"]),
   dataDir: z.string().default("./data"),
   transport: z.enum(TRANSPORTS).default("auto"),
   /** The Chromium to drive; found in the usual places when not set. */
@@ -101,6 +106,7 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   apiKeys: "API_KEYS",
   apiKeysFile: "API_KEYS_FILE",
   insecureNoAuth: "INSECURE_NO_AUTH",
+  corsOrigins: "CORS_ORIGINS",
   dataDir: "DATA_DIR",
   transport: "QWEN_TRANSPORT",
   chromiumPath: "CHROMIUM_PATH",

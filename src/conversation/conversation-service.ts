@@ -8,6 +8,7 @@ import type { UpstreamChatReserve } from "./chat-reserve.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { ModelSelection } from "./model-selection.js";
+import { applyOutputLimits, type LimitState, type OutputLimits } from "./output-limits.js";
 import { ReplyRecorder } from "./reply-recorder.js";
 import { hashHistory, storedHistory, type TurnMessage } from "./turn-message.js";
 import { waitForVideo } from "./wait-for-video.js";
@@ -28,6 +29,8 @@ export interface TurnRequest {
   /** Name of the chat if one is created. */
   newChatName?: string;
   size?: QwenAspectRatio;
+  /** Where the client wants the answer cut (OpenAI `stop`, `max_tokens`). */
+  limits?: OutputLimits;
   signal?: AbortSignal;
 }
 
@@ -167,7 +170,8 @@ export class ConversationService {
             },
             { signal: request.signal },
           );
-          for await (const event of stream) {
+          const limited: LimitState = {};
+          for await (const event of applyOutputLimits(stream, request.limits ?? {}, limited)) {
             if (event.type === "video-task") {
               for await (const videoEvent of this.#video(account, event.taskId, request.signal)) {
                 await recorder.record(videoEvent);
@@ -181,7 +185,13 @@ export class ConversationService {
           }
           this.#accounts.reportSuccess(account);
           await recorder.complete();
-          await this.#bind(chatId, request, recorder, history, { accountId: account.id, upstreamChatId });
+          // A reply cut short here is longer upstream: that thread no longer matches the
+          // history, so the next turn folds it instead of continuing the thread.
+          await this.#bind(chatId, request, recorder, history, {
+            accountId: account.id,
+            upstreamChatId,
+            continuable: limited.cut === undefined,
+          });
           return;
         } catch (error) {
           lastError = error;
@@ -258,15 +268,21 @@ export class ConversationService {
     request: TurnRequest,
     recorder: ReplyRecorder,
     history: TurnMessage[],
-    upstream: { accountId: string; upstreamChatId: string },
+    upstream: { accountId: string; upstreamChatId: string; continuable: boolean },
   ): Promise<void> {
     const assistant: TurnMessage = { role: "assistant", text: recorder.content(), attachments: [] };
     const newHash = hashHistory([...history, request.message, assistant]);
     await this.#store.setHistoryHash(chatId, newHash);
+    const { accountId, upstreamChatId, continuable } = upstream;
     await this.#store.setBinding(
       chatId,
-      recorder.responseId
-        ? { ...upstream, lastResponseId: recorder.responseId, syncedMessageCount: history.length + 2 }
+      recorder.responseId && continuable
+        ? {
+            accountId,
+            upstreamChatId,
+            lastResponseId: recorder.responseId,
+            syncedMessageCount: history.length + 2,
+          }
         : undefined,
     );
   }

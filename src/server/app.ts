@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { keyMatches, presentedKey } from "./api-keys.js";
 import type { AppContext } from "./app-context.js";
+import { registerCors } from "./cors.js";
 import { errorHeaders, openAiErrorBody, toHttpError } from "./http-errors.js";
 import { registerChat } from "./native/chat-route.js";
 import { registerChats } from "./native/chats-routes.js";
@@ -33,6 +34,8 @@ export function buildApp(context: AppContext): FastifyInstance {
     genReqId: () => `req_${randomUUID().replaceAll("-", "")}`,
     // Idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: "idle",
+    // Clients join base URL and path in their own ways: `/v1/models/` is `/v1/models`.
+    routerOptions: { ignoreTrailingSlash: true },
   });
 
   // Some clients send JSON without (or with a wrong) Content-Type; read it anyway.
@@ -47,7 +50,12 @@ export function buildApp(context: AppContext): FastifyInstance {
     }
   });
 
-  app.addHook("onRequest", async (request, reply) => {
+  // CORS answers preflights itself and marks every answer, the 401s of the key check included,
+  // so it must run before that check.
+  registerCors(app, config.corsOrigins);
+  app.after(() => app.addHook("onRequest", checkApiKey));
+
+  async function checkApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.header("x-request-id", request.id);
     if (config.apiKeys.length === 0 || PUBLIC_PATHS.has(request.url)) return;
     if (!keyMatches(presentedKey(request), config.apiKeys)) {
@@ -63,7 +71,7 @@ export function buildApp(context: AppContext): FastifyInstance {
           },
         });
     }
-  });
+  }
 
   app.setErrorHandler(async (error, request, reply) => {
     const httpError = toHttpError(error);

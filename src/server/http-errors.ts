@@ -120,7 +120,14 @@ function fromQwenError(error: QwenError): HttpError {
         shouldRetry: false,
       };
     case "waf_challenge":
-      return { ...base, status: 503, type: "service_unavailable", code: "upstream_verification_required" };
+      // A person has to solve it; an SDK retrying at once only looks more like a bot.
+      return {
+        ...base,
+        status: 503,
+        type: "service_unavailable",
+        code: "upstream_verification_required",
+        shouldRetry: false,
+      };
     case "timeout":
       return { ...base, status: 504, type: "upstream_error", code: "upstream_timeout" };
     case "aborted":
@@ -163,6 +170,9 @@ export function openAiErrorBody(error: HttpError) {
 export function errorHeaders(error: HttpError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
-  if (error.shouldRetry !== undefined) headers["x-should-retry"] = String(error.shouldRetry);
+  // The SDKs ignore a Retry-After over a minute and retry at once; say plainly not to.
+  const waitTooLong = error.retryAfterSeconds !== undefined && error.retryAfterSeconds > 60;
+  const shouldRetry = waitTooLong ? false : error.shouldRetry;
+  if (shouldRetry !== undefined) headers["x-should-retry"] = String(shouldRetry);
   return headers;
 }

@@ -27,6 +27,7 @@ export async function sendTurn(
   options: SendTurnOptions,
 ): Promise<unknown> {
   const extra = options.extra ?? (() => ({}));
+  renderer.includeUsage = options.stream && options.includeUsage;
   reply.header("x-chat-id", turn.chatId);
   if (!options.stream) {
     for await (const event of turn.events) renderer.deltas(event);

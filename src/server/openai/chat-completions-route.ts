@@ -9,10 +9,16 @@ import {
 } from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { sendTurn } from "../send-turn.js";
-import { parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
+import { outputLimits, parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
 import { CompletionRenderer } from "./completion-renderer.js";
 
-const PATHS = ["/v1/chat/completions", "/api/chat/completions", "/api/v1/chat/completions"];
+/** The original's paths, OpenAI's, and the bare one for clients whose base URL is the host. */
+const PATHS = [
+  "/v1/chat/completions",
+  "/api/chat/completions",
+  "/api/v1/chat/completions",
+  "/chat/completions",
+];
 
 export function registerChatCompletions(app: FastifyInstance, context: AppContext): void {
   for (const url of PATHS) {
@@ -45,11 +51,13 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
       chatId,
       newChatName: "OpenAI API Chat",
       size: readAspectRatio(body.size),
+      limits: outputLimits(body),
       signal,
     },
     chatIdParam,
   );
   const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
+  renderer.promptCharacters = [...history, raw].reduce((sum, item) => sum + item.text.length, 0);
   return sendTurn(context, request, reply, turn, renderer, {
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,

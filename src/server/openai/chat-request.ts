@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { OutputLimits } from "../../conversation/output-limits.js";
 import type { TurnMessage } from "../../conversation/turn-message.js";
 import type { MessageRole } from "../../store/chat-store.js";
 import { RequestError } from "../http-errors.js";
@@ -8,6 +9,7 @@ const ContentPart = z.looseObject({ type: z.string() });
 const Message = z.looseObject({
   role: z.string(),
   content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
+  name: z.string().nullish(),
 });
 
 export const ChatCompletionRequest = z.looseObject({
@@ -20,6 +22,11 @@ export const ChatCompletionRequest = z.looseObject({
   enable_search: z.boolean().nullish(),
   chat_id: z.string().nullish(),
   size: z.string().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  // One answer per request: upstream writes one reply per message.
+  n: z.literal(1, { error: "Only n=1 is supported: upstream writes one answer per request" }).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
@@ -78,7 +85,14 @@ function convertMessage(
   if (!role) {
     throw new RequestError(`Unknown role '${message.role}'`, { param: `messages.${index}.role` });
   }
-  const prefix = message.role === "tool" || message.role === "function" ? "[Tool result]\n" : "";
+  const toolResult = message.role === "tool" || message.role === "function";
+  // A speaker's name matters to the model in group conversations (agents, several users).
+  const speaker = message.name?.trim();
+  const prefix = toolResult
+    ? `[Tool result${speaker ? `: ${speaker}` : ""}]\n`
+    : speaker
+      ? `${speaker}: `
+      : "";
   const content = message.content;
   if (content === undefined || content === null)
     return { message: { role, text: prefix, attachments: [] }, params: [] };
@@ -93,6 +107,11 @@ function convertMessage(
       if (typeof part.text !== "string")
         throw new RequestError("A text part needs a 'text' string", { param });
       texts.push(part.text);
+      return;
+    }
+    // An SDK hands an earlier answer back as it received it, refusal included.
+    if (part.type === "refusal" && typeof part.refusal === "string") {
+      texts.push(part.refusal);
       return;
     }
     if (part.type === "image_url") {
@@ -130,6 +149,15 @@ function readFilePart(value: unknown, param: string): string {
   if (typeof file.file_id === "string" && file.file_id !== "") return `file:${file.file_id}`;
   if (typeof file.file_data === "string" && file.file_data.startsWith("data:")) return file.file_data;
   throw new RequestError("A file part needs 'file_id' or 'file_data' (a data: URI)", { param });
+}
+
+/** The client's cuts: `stop` (a string or up to four) and the token cap, newest name first. */
+export function outputLimits(request: ChatCompletionRequest): OutputLimits {
+  const stop = typeof request.stop === "string" ? [request.stop] : (request.stop ?? undefined);
+  return {
+    stop: stop?.filter((item) => item !== ""),
+    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+  };
 }
 
 /** Qwen's thinking switch from the request, or undefined to follow the model name. */

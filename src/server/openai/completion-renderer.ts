@@ -35,6 +35,10 @@ export class CompletionRenderer {
   #images = 0;
   #usage: TokenUsage | undefined;
   #finishReason: FinishReason = "stop";
+  /** With `stream_options.include_usage`, every chunk but the usage one says `usage: null`. */
+  includeUsage = false;
+  /** Characters of the prompt as the client sent it, for an estimate when upstream sends no usage. */
+  promptCharacters = 0;
 
   constructor(model: string, format: ReasoningFormat) {
     this.#model = model;
@@ -74,6 +78,7 @@ export class CompletionRenderer {
       created: this.created,
       model: this.#model,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      ...(this.includeUsage ? { usage: null } : {}),
     };
   }
 
@@ -119,8 +124,14 @@ export class CompletionRenderer {
     const usage = this.#usage;
     if (!usage) {
       // Upstream sent none: a rough estimate (about four characters a token), marked as such.
+      const prompt = Math.ceil(this.promptCharacters / 4);
       const completion = Math.ceil((this.#content.length + this.#reasoning.length) / 4);
-      return { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion, estimated: true };
+      return {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        estimated: true,
+      };
     }
     const result: OpenAiUsage = {
       prompt_tokens: usage.inputTokens,

@@ -34,7 +34,8 @@ export function registerModels(app: FastifyInstance, context: AppContext): void 
     }
     return modelObject(id, selection.model);
   };
-  for (const prefix of ["/v1", "/api", "/api/v1"]) {
+  // "" serves clients whose base URL is the bare host (`http://127.0.0.1:3264`).
+  for (const prefix of ["/v1", "/api", "/api/v1", ""]) {
     app.get(`${prefix}/models`, list);
     app.get(`${prefix}/models/:id`, retrieve);
   }
