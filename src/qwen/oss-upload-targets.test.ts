@@ -49,13 +49,41 @@ describe("the accelerate endpoint fallback", () => {
       ...credentials,
       fileUrl: `http://127.0.0.1:3265/qwen-webui-prod/${encodedKey}?x-oss-signature=1`,
     });
-    expect(pathStyle).toEqual([
+    expect(pathStyle[0]).toEqual({
+      url: `http://127.0.0.1:3265/qwen-webui-prod/${encodedKey}`,
+      host: "127.0.0.1:3265",
+      source: "file-url",
+    });
+    // The endpoint stays behind it, in case that URL only serves reads.
+    expect(pathStyle.map((target) => target.source)).toEqual(["file-url", "endpoint", "regional"]);
+  });
+
+  it("keeps an endpoint's scheme, and puts the bucket in the path for an address or a port", () => {
+    const local = ossUploadTargets({ ...credentials, endpoint: "http://127.0.0.1:9000", fileUrl: undefined });
+    expect(local).toEqual([
       {
-        url: `http://127.0.0.1:3265/qwen-webui-prod/${encodedKey}`,
-        host: "127.0.0.1:3265",
-        source: "file-url",
+        url: `http://127.0.0.1:9000/qwen-webui-prod/${encodedKey}`,
+        host: "127.0.0.1:9000",
+        source: "endpoint",
       },
     ]);
+    const named = ossUploadTargets({ ...credentials, endpoint: "localhost:9000/", fileUrl: undefined });
+    expect(named[0]?.url).toBe(`https://localhost:9000/qwen-webui-prod/${encodedKey}`);
+    const hosted = ossUploadTargets({
+      ...credentials,
+      endpoint: "http://oss.example.org",
+      fileUrl: undefined,
+    });
+    expect(hosted[0]?.url).toBe(`http://qwen-webui-prod.oss.example.org/${encodedKey}`);
+  });
+
+  it("tries a URL once, even when file_url and the endpoint agree", () => {
+    const targets = ossUploadTargets({
+      ...credentials,
+      endpoint: "oss-ap-southeast-1.aliyuncs.com",
+      fileUrl: `https://qwen-webui-prod.oss-ap-southeast-1.aliyuncs.com/${encodedKey}?Expires=1`,
+    });
+    expect(targets.map((target) => target.source)).toEqual(["file-url"]);
   });
 
   it("recognises the overseas accelerate endpoint too", () => {
@@ -70,7 +98,7 @@ describe("the accelerate endpoint fallback", () => {
     ]);
   });
 
-  it("moves on only for failures to connect, never for an answer", () => {
+  it("tells a failure to connect from an answer", () => {
     const dns = Object.assign(new Error("getaddrinfo ENOTFOUND x"), { code: "ENOTFOUND" });
     expect(isConnectFailure(new QwenError("network_error", "no", { cause: dns }))).toBe(true);
     const reset = Object.assign(new Error("socket hang up"), { code: "UND_ERR_SOCKET" });

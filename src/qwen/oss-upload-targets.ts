@@ -11,24 +11,31 @@ export interface OssUploadTarget {
 }
 
 /**
- * Where to PUT an upload. Upstream's `file_url` without its query is the first choice (it is
- * what the web app uses; path-style or virtual-hosted alike, the signature's canonical URI
- * is always `/<bucket>/<key>`), else `https://<bucket>.<endpoint>/<key>`. The accelerate
- * endpoint does not resolve from everywhere (protocol notes §8 pitfall 23), so a regional
- * endpoint follows it as a fallback.
+ * Where to PUT an upload, most likely first. Upstream's `file_url` without its query (what
+ * the web app and S8 use; path-style or virtual-hosted alike, the signature's canonical URI
+ * is always `/<bucket>/<key>`), then `<bucket>.<endpoint>/<key>` as the protocol notes give
+ * it, then, after an accelerate endpoint (it does not resolve from everywhere, §8 pitfall 23),
+ * the regional one. A URL is tried once.
  */
 export function ossUploadTargets(
   credentials: Pick<StsCredentials, "fileUrl" | "filePath" | "bucketName" | "region" | "endpoint">,
 ): OssUploadTarget[] {
   const region = signingRegionOf(credentials);
   const encodedKey = ossUriEncode(credentials.filePath, { keepSlash: true });
-  const primary = fromFileUrl(credentials.fileUrl) ?? fromEndpoint(credentials, region, encodedKey);
-  const targets = primary ? [primary] : [];
+  const candidates = [fromFileUrl(credentials.fileUrl), fromEndpoint(credentials, region, encodedKey)].filter(
+    (target): target is OssUploadTarget => target !== undefined,
+  );
   const regionalHost = region ? `${credentials.bucketName}.oss-${region}.aliyuncs.com` : undefined;
-  if (regionalHost && primary && isAccelerateHost(primary.host)) {
-    targets.push({ url: `https://${regionalHost}/${encodedKey}`, host: regionalHost, source: "regional" });
+  if (regionalHost && candidates.some((target) => isAccelerateHost(target.host))) {
+    candidates.push({ url: `https://${regionalHost}/${encodedKey}`, host: regionalHost, source: "regional" });
   }
-  return targets;
+  const seen = new Set<string>();
+  return candidates.filter((target) => {
+    const key = target.url.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** `oss-accelerate.aliyuncs.com`, `oss-accelerate-overseas.aliyuncs.com` and their buckets. */
@@ -48,15 +55,32 @@ function fromFileUrl(fileUrl: string | undefined): OssUploadTarget | undefined {
   return { url: `${url.origin}${url.pathname}`, host: url.host, source: "file-url" };
 }
 
+/**
+ * `https://<bucket>.<endpoint>/<key>`. An endpoint that names its scheme keeps it, and one
+ * that is an address, `localhost` or has a port (an OSS-compatible store, not Alibaba's DNS)
+ * takes the bucket in the path instead: `<endpoint>/<bucket>/<key>`.
+ */
 function fromEndpoint(
   credentials: Pick<StsCredentials, "bucketName" | "endpoint">,
   region: string,
   encodedKey: string,
 ): OssUploadTarget | undefined {
-  const endpoint = (credentials.endpoint ?? (region ? `oss-${region}.aliyuncs.com` : ""))
-    .replace(/^[a-z]+:\/\//i, "")
-    .replace(/\/+$/, "");
+  const raw = (credentials.endpoint ?? (region ? `oss-${region}.aliyuncs.com` : "")).trim();
+  const scheme = /^(https?):\/\//i.exec(raw)?.[1]?.toLowerCase() ?? "https";
+  const endpoint = raw.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
   if (!endpoint) return undefined;
+  if (isAddressLike(endpoint)) {
+    return {
+      url: `${scheme}://${endpoint}/${credentials.bucketName}/${encodedKey}`,
+      host: endpoint,
+      source: "endpoint",
+    };
+  }
   const host = `${credentials.bucketName}.${endpoint}`;
-  return { url: `https://${host}/${encodedKey}`, host, source: "endpoint" };
+  return { url: `${scheme}://${host}/${encodedKey}`, host, source: "endpoint" };
+}
+
+function isAddressLike(hostAndPort: string): boolean {
+  if (/:\d+$/.test(hostAndPort) || hostAndPort.startsWith("[")) return true;
+  return /^(localhost|\d{1,3}(\.\d{1,3}){3})$/i.test(hostAndPort);
 }

@@ -35,25 +35,28 @@ const CONNECT_FAILURE_CODES = new Set([
 ]);
 
 /**
- * PUTs the bytes to the first target that can be reached. Only a failure to connect moves
- * on to the next target (the accelerate endpoint fails DNS in some places); an answer from
- * OSS, even a refusal, is final. Returns the target that took the upload.
+ * PUTs the bytes to the first target that takes them. A target that cannot be reached (the
+ * accelerate endpoint fails DNS in some places) or refuses (a `file_url` on a CDN that only
+ * serves reads) makes way for the next. When none takes them, the error says what a store
+ * answered, which explains more than a failed DNS lookup. Returns the target that took them.
  */
 export async function putOssObject(input: PutOssObjectInput): Promise<OssUploadTarget> {
   if (input.targets.length === 0) {
     throw new QwenError("invalid_response", "Upstream's upload credentials name no place to upload to");
   }
-  let lastError: unknown;
+  let refusal: unknown;
+  let unreachable: unknown;
   for (const target of input.targets) {
     try {
       await putOnce(input, target);
       return target;
     } catch (error) {
-      if (!isConnectFailure(error)) throw error;
-      lastError = error;
+      if (input.signal?.aborted || (error instanceof QwenError && error.code === "aborted")) throw error;
+      if (isConnectFailure(error)) unreachable ??= error;
+      else refusal ??= error;
     }
   }
-  throw lastError;
+  throw refusal ?? unreachable;
 }
 
 async function putOnce(input: PutOssObjectInput, target: OssUploadTarget): Promise<void> {

@@ -197,6 +197,44 @@ describe("uploading an image", () => {
   });
 });
 
+describe("where the upload goes", () => {
+  afterEach(() => fake.setUploadStyle("oss"));
+
+  it("moves on to the endpoint when file_url is a read-only CDN, and hands out the CDN URL", async () => {
+    fake.setUploadStyle("cdn");
+    fake.clearRequests();
+    const uploaded = await clientFor(alice.token).uploadFile({
+      bytes: PNG,
+      filename: "cdn.png",
+      contentType: "image/png",
+    });
+    expect(paths()).toEqual([
+      "POST /api/v2/files/getstsToken",
+      expect.stringMatching(new RegExp(`^PUT /cdn/qwen-webui-prod/${alice.id}/`)),
+      expect.stringMatching(new RegExp(`^PUT /qwen-webui-prod/${alice.id}/`)),
+    ]);
+    expect(new URL(uploaded.url).pathname.startsWith("/cdn/qwen-webui-prod/")).toBe(true);
+    const download = await fetch(uploaded.url);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(PNG);
+  });
+
+  it("reports what the store said when no place takes the upload", async () => {
+    fake.setUploadStyle("cdn");
+    const noEndpoint = rewriteJson("/api/v2/files/getstsToken", (json) => {
+      const data = json.data as Record<string, unknown>;
+      return { ...json, data: { ...data, endpoint: "http://127.0.0.1:9/" } };
+    });
+    const error = await clientFor(alice.token, { transport: noEndpoint })
+      .uploadFile({ bytes: PNG, filename: "nowhere.png", contentType: "image/png" })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: "upstream_error",
+      upstreamStatus: 403,
+      upstreamCode: "AccessDenied",
+    });
+  });
+});
+
 describe("upload credentials", () => {
   it("falls back to the flat v1 getstsToken when v2 answers 404", async () => {
     fake.clearRequests();
@@ -335,6 +373,7 @@ describe("the accelerate endpoint fallback", () => {
         data: {
           ...data,
           file_url: `https://qwen-webui-prod.oss-accelerate.aliyuncs.com${path}${url.search}`,
+          endpoint: "oss-accelerate.aliyuncs.com",
         },
       };
     });

@@ -14,7 +14,7 @@ import {
   readCookie,
   type ServerSettings,
 } from "./request-context.js";
-import { handleOssRequest, isOssRequest } from "./routes/oss-routes.js";
+import { handleCdnRequest, handleOssRequest, isCdnRequest, isOssRequest } from "./routes/oss-routes.js";
 import { routes } from "./routes.js";
 import { sendScenarioReply, sendWafChallenge } from "./scenario-replies.js";
 import type { ScenarioStore } from "./scenarios.js";
@@ -131,6 +131,10 @@ export async function startServer(dependencies: ServerDependencies): Promise<Run
 
 async function dispatch(context: RequestContext): Promise<void> {
   const { response, scenarios, auth } = context;
+  if (isCdnRequest(context)) {
+    handleCdnRequest(context);
+    return;
+  }
   if (isOssRequest(context)) {
     handleOssRequest(context);
     return;

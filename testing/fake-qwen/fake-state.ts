@@ -76,6 +76,12 @@ export class FakeState {
   readonly tasks = new Map<string, TaskRecord>();
   /** Paths under /output/ that were generated, mapped to the owning account. */
   readonly mediaAssets = new Map<string, { accountId: string; kind: "png" | "mp4" }>();
+  /**
+   * What upload credentials point at. `oss`: `file_url` is a presigned URL on the bucket that
+   * also takes the signed PUT (what S8 relies on). `cdn`: `file_url` is on a CDN that only
+   * serves reads, and only `endpoint` (here the fake's own origin) takes the upload.
+   */
+  uploadStyle: "oss" | "cdn" = "oss";
   private readonly sessions = new Map<string, { accountId: string; revoked: boolean }>();
   private readonly secret = randomBytes(32);
   private chatSequence = 0;

@@ -63,6 +63,9 @@ export async function startFakeQwen(options: FakeQwenOptions = {}): Promise<Fake
       browserSurface.verificationEnabled = enabled;
     },
     invalidateClearance: () => browserSurface.invalidateClearance(),
+    setUploadStyle: (style) => {
+      state.uploadStyle = style;
+    },
     get pageLoads() {
       return browserSurface.pageLoads;
     },

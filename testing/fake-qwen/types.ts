@@ -77,6 +77,12 @@ export interface FakeQwen {
   setVerification(enabled: boolean): void;
   /** Expires every clearance cookie handed out so far; the next page load mints a valid one. */
   invalidateClearance(): void;
+  /**
+   * `oss` (default): upload credentials' `file_url` is a presigned URL on the bucket, which
+   * also takes the signed PUT. `cdn`: `file_url` is on a read-only CDN path and `endpoint` is
+   * the fake's own origin (`http://127.0.0.1:<port>`), the only place a PUT works (§3.4 step 3).
+   */
+  setUploadStyle(style: "oss" | "cdn"): void;
   /** HTML pages served so far; unlike `requests`, not reset by `clearRequests()`. */
   readonly pageLoads: number;
   close(): Promise<void>;

@@ -21,6 +21,21 @@ const presignLifetimeSeconds = 6 * 3600;
 
 type Failure = { status: number; code: string; message: string; extra?: Record<string, string> };
 
+/** Where the `cdn` upload style serves objects from: reads only, as a CDN in front of OSS. */
+export const cdnPrefix = "/cdn";
+
+export function isCdnRequest(context: Pick<RequestContext, "path">): boolean {
+  return context.path.startsWith(`${cdnPrefix}/${bucketName}/`);
+}
+
+export function handleCdnRequest(context: RequestContext): void {
+  if (context.method !== "GET" && context.method !== "HEAD") {
+    sendOssError(context.response, 403, "AccessDenied", "This distribution only serves reads.");
+    return;
+  }
+  handleOssRequest({ ...context, path: context.path.slice(cdnPrefix.length) });
+}
+
 export function isOssRequest(context: Pick<RequestContext, "request" | "path">): boolean {
   const host = headerValue(context.request, "host") ?? "";
   return host.startsWith(`${bucketName}.`) || context.path.startsWith(`/${bucketName}/`);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { FileRecord } from "../fake-state.js";
 import { sendBadRequest, sendJson, sendNotFoundBusiness, sendSuccess } from "../http-replies.js";
 import { isRecord, parseJsonObject, type RequestContext } from "../request-context.js";
-import { bucketName, ossRegion, presignObjectUrl } from "./oss-routes.js";
+import { bucketName, cdnPrefix, ossRegion, presignObjectUrl } from "./oss-routes.js";
 
 // Upload credentials (§3.4): v2 wraps the fields in {success,data}, v1 returns them flat.
 // Parsing is asynchronous upstream: status stays "pending" for two polls.
@@ -84,12 +84,17 @@ function stsFields(context: RequestContext, file: FileRecord): Record<string, un
     access_key_id: file.accessKeyId,
     access_key_secret: file.accessKeySecret,
     security_token: file.securityToken,
-    file_url: presignObjectUrl(context.baseUrl, context.state, file),
+    file_url: presignObjectUrl(
+      context.state.uploadStyle === "cdn" ? `${context.baseUrl}${cdnPrefix}` : context.baseUrl,
+      context.state,
+      file,
+    ),
     file_path: file.filePath,
     file_id: file.id,
     bucketname: bucketName,
     region: ossRegion,
-    endpoint: `${ossRegion}.aliyuncs.com`,
+    // The bucket answers at the fake's own origin, path-style: an address, not Alibaba's DNS.
+    endpoint: context.baseUrl,
     expiration: new Date(file.credentialsExpireAt).toISOString(),
   };
 }
