@@ -27,11 +27,12 @@ describe("business errors in every known shape", () => {
     expect(classifyBusinessError(body)?.code).toBe(code);
   });
 
-  it("rate limits carry the wait in hours, 24 h when upstream does not say", () => {
+  it("rate limits carry the wait in hours, and no wait when upstream does not say", () => {
     expect(classifyBusinessError({ code: "RateLimited", num: 3 })?.retryAfterMs).toBe(3 * 3_600_000);
-    expect(classifyBusinessError({ success: false, data: { code: "RateLimited" } })?.retryAfterMs).toBe(
-      24 * 3_600_000,
-    );
+    const unsaid = classifyBusinessError({ success: false, data: { code: "RateLimited" } });
+    expect(unsaid?.code).toBe("rate_limited");
+    // The account pool then parks it for a day, the sources' default for a quota message.
+    expect(unsaid?.retryAfterMs).toBeUndefined();
   });
 
   it("normal stream events and completions are not errors", () => {
@@ -64,6 +65,29 @@ describe("HTTP failures", () => {
     const error = classifyHttpFailure(400, {}, '{"detail":"incorrect"}');
     expect(error.code).toBe("bad_request");
     expect(error.message).toContain("incorrect");
+  });
+
+  it("an HTML error page with another status means what its status means", () => {
+    const page = { "content-type": "text/html" };
+    expect(classifyHttpFailure(401, page, "<html><h1>401 Unauthorized</h1></html>").code).toBe(
+      "unauthorized",
+    );
+    expect(classifyHttpFailure(404, page, "<html><h1>404 Not Found</h1></html>").code).toBe("not_found");
+    expect(classifyHttpFailure(405, page, "<html>Method Not Allowed</html>").code).toBe("bad_request");
+    expect(classifyHttpFailure(429, page, "<html>Too many requests</html>").code).toBe("rate_limited");
+    expect(classifyHttpFailure(403, page, "<html>Forbidden</html>").code).toBe("waf_challenge");
+  });
+
+  it("429: Retry-After first, then num hours, and a minute when neither says", () => {
+    const body = '{"detail":"Too Many Requests"}';
+    expect(classifyHttpFailure(429, { "retry-after": "60" }, body).retryAfterMs).toBe(60_000);
+    expect(classifyHttpFailure(429, {}, body).retryAfterMs).toBe(60_000);
+    expect(classifyHttpFailure(429, {}, "").retryAfterMs).toBe(60_000);
+    const hours = classifyHttpFailure(429, {}, '{"code":"RateLimited","detail":"wait","num":2}');
+    expect(hours.retryAfterMs).toBe(2 * 3_600_000);
+    expect(
+      classifyHttpFailure(429, { "retry-after": "5" }, '{"code":"RateLimited","num":2}').retryAfterMs,
+    ).toBe(5_000);
   });
 
   it("429 reads Retry-After in seconds and as a date", () => {

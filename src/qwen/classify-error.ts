@@ -8,7 +8,8 @@ import { asNumber, asRecord, asString } from "./json-shape.js";
  */
 
 const HOUR_MS = 3_600_000;
-const DEFAULT_RATE_LIMIT_HOURS = 24;
+/** A 429 that says neither Retry-After nor `num`: a burst limit, not a daily quota. */
+const BARE_429_RETRY_MS = 60_000;
 const DETAILS_LIMIT = 300;
 
 /** Markers of the Aliyun WAF / Baxia / captcha pages. */
@@ -99,10 +100,13 @@ function errorFromFields(fields: BusinessFields, upstreamStatus: number): QwenEr
   const base = { upstreamStatus, upstreamCode: code || undefined, details: details || undefined };
 
   if (/ratelimit|rate_limit|too many requests/.test(text)) {
-    const hours = fields.num ?? DEFAULT_RATE_LIMIT_HOURS;
-    return new QwenError("rate_limited", `The Qwen account is rate-limited for ${hours} h`, {
+    // Without `num` the wait is unknown: the caller decides (a day for a quota message, the
+    // Retry-After header or a minute for a bare HTTP 429).
+    if (fields.num === undefined)
+      return new QwenError("rate_limited", "The Qwen account is rate-limited", base);
+    return new QwenError("rate_limited", `The Qwen account is rate-limited for ${fields.num} h`, {
       ...base,
-      retryAfterMs: hours * HOUR_MS,
+      retryAfterMs: fields.num * HOUR_MS,
     });
   }
   if (/fail_sys_user_validate|rgv587/.test(text)) {
@@ -153,16 +157,31 @@ export function classifyHttpFailure(
     if (looksLikeWafPage(bodyText)) {
       return new QwenError("waf_challenge", "Upstream answered with an anti-bot challenge page", base);
     }
+    // An HTML page where the API should answer, with a success or a "forbidden" status, is
+    // the wall in some other dress; any other status is an ordinary error page and means
+    // what its status means (401 a refused token, 404 an endpoint that moved…).
+    if (effective < 400 || effective === 403) {
+      return new QwenError("waf_challenge", "Upstream answered with an HTML page instead of the API", base);
+    }
+    // A gateway's page (the retired v1 endpoint answers an HTML 504).
     if (effective >= 500) {
       return new QwenError("upstream_error", `Upstream answered HTTP ${effective} with an HTML page`, base);
     }
-    // An HTML page where the API should answer is the WAF in some other dress.
-    return new QwenError("waf_challenge", "Upstream answered with an HTML page instead of the API", base);
   }
 
-  const json = tryParseJson(bodyText);
+  const json = contentType.includes("html") || looksLikeHtml(bodyText) ? undefined : tryParseJson(bodyText);
   const business = json === undefined ? undefined : classifyBusinessError(json, status);
 
+  if (effective === 429) {
+    // The header is the most precise word; then `num` hours; a bare 429 is a short burst limit.
+    const retryAfterMs =
+      parseRetryAfter(headers["retry-after"]) ?? business?.retryAfterMs ?? BARE_429_RETRY_MS;
+    return new QwenError("rate_limited", business?.message ?? "The Qwen account is rate-limited (HTTP 429)", {
+      ...base,
+      upstreamCode: business?.upstreamCode,
+      retryAfterMs,
+    });
+  }
   // A specific business code beats the status; a generic one does not.
   if (business && business.code !== "upstream_error") return business;
   if (effective === 401) {
@@ -173,14 +192,6 @@ export function classifyHttpFailure(
       return new QwenError("waf_challenge", "Upstream blocked the request (HTTP 403)", base);
     }
     return new QwenError("unauthorized", "Upstream refused access (HTTP 403)", base);
-  }
-  if (effective === 429) {
-    const retryAfterMs = parseRetryAfter(headers["retry-after"]) ?? business?.retryAfterMs;
-    return new QwenError("rate_limited", "The Qwen account is rate-limited (HTTP 429)", {
-      ...base,
-      upstreamCode: business?.upstreamCode,
-      retryAfterMs,
-    });
   }
   if (effective === 404) return new QwenError("not_found", "Upstream answered HTTP 404", base);
   if (effective === 408 || effective === 504) {

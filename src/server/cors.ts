@@ -23,8 +23,7 @@ export function registerCors(app: FastifyInstance, allowed: readonly string[]): 
   void app.register(cors, {
     origin: (origin, callback) => callback(null, origin !== undefined && originAllowed(origin, allowed)),
     methods: ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-    // Whatever the page asks to send (Authorization, x-api-key, the SDKs' x-stainless-* …).
-    allowedHeaders: undefined,
+    // Not set: whatever the page asks to send (Authorization, x-api-key, x-stainless-* …).
     exposedHeaders: ["x-request-id", "x-chat-id", "retry-after", "x-should-retry"],
     maxAge: 600,
     strictPreflight: false,

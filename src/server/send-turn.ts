@@ -40,7 +40,8 @@ export async function sendTurn(
   reply.hijack();
   const sse = new SseWriter(reply.raw, {
     keepAliveMs: context.config.keepAliveMs,
-    headers: { "x-chat-id": turn.chatId, "x-request-id": String(request.id) },
+    // A hijacked reply writes its own head: the headers set so far (CORS, request id) go too.
+    headers: { ...headersOf(reply), "x-chat-id": turn.chatId, "x-request-id": String(request.id) },
   });
   try {
     await sse.send({ ...renderer.roleChunk(), ...extra() });
@@ -65,6 +66,15 @@ export async function sendTurn(
     await events.return?.(undefined);
   }
   return undefined;
+}
+
+function headersOf(reply: FastifyReply): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value === undefined || name === "content-type" || name === "content-length") continue;
+    headers[name] = typeof value === "number" ? String(value) : value;
+  }
+  return headers;
 }
 
 /** Events a user sees; until one arrives, a failure can still be an HTTP error status. */

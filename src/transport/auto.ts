@@ -43,12 +43,15 @@ export class AutoTransport implements Transport {
   async request(request: TransportRequest): Promise<TransportResponse> {
     if (this.onBrowserPath) return (await this.#getBrowser()).request(request);
     const response = await this.#options.direct.request(request);
-    const sniffed = await sniff(response);
+    const sniffed = await sniff(response, expectsBody(request));
     if (sniffed.blocked === undefined) return sniffed.response;
     response.cancel();
-    this.#browserUntil = this.#now() + this.#stickyMs;
     this.#options.onFallback?.(sniffed.blocked);
-    return (await this.#getBrowser()).request(request);
+    // Only a browser that started keeps the account on its path: when none can start, the
+    // account is not one a person must verify, just one the wall stopped for now.
+    const browser = await this.#getBrowser();
+    this.#browserUntil = this.#now() + this.#stickyMs;
+    return browser.request(request);
   }
 
   async close(): Promise<void> {
@@ -87,8 +90,17 @@ interface Sniffed {
   response: TransportResponse;
 }
 
+/**
+ * Calls whose answer always has a body (a new chat's id, a reply): for them an empty 200 is
+ * the wall. Others (a parse request, a deletion) may answer 200 with nothing in it.
+ */
+function expectsBody(request: TransportRequest): boolean {
+  const path = new URL(request.url).pathname;
+  return /\/api\/v2\/(chats\/new|chat\/completions)$/.test(path);
+}
+
 /** Reads just enough of the answer to tell the wall from the API. */
-async function sniff(response: TransportResponse): Promise<Sniffed> {
+async function sniff(response: TransportResponse, bodyExpected: boolean): Promise<Sniffed> {
   const iterator = response.body[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   const decoder = new TextDecoder();
@@ -111,7 +123,7 @@ async function sniff(response: TransportResponse): Promise<Sniffed> {
   }
   const visible = text.trimStart();
   const blocked =
-    response.status === 200 && ended && visible === ""
+    response.status === 200 && ended && visible === "" && bodyExpected
       ? "upstream answered with an empty body"
       : visible.startsWith("<") &&
           (response.status === 200 || looksLikeWafPage(visible.slice(0, SNIFF_LIMIT)))
