@@ -118,6 +118,42 @@ describe("automatic fallback from direct HTTP", () => {
       code: "waf_challenge",
       message: expect.stringContaining("apt-get install -y chromium"),
     });
+    // No browser came up, so the account is not on a browser path (nothing to verify there).
+    expect(transport.onBrowserPath).toBe(false);
     await transport.close();
   });
+
+  it("an empty 200 where no body is due (a parse, a deletion) is an answer, not the wall", async () => {
+    const { second, fallbacks, transport } = setUp();
+    const empty = await startEmptyServer();
+    try {
+      for (const path of ["/api/v2/files/parse", "/api/v2/chats/3b0e2a8c-5e7b-4c59-a1a4-7d0d4bb2f6a1"]) {
+        const response = await transport.request({ method: "POST", url: `${empty.url}${path}`, headers: {} });
+        expect(response.status).toBe(200);
+        let bytes = 0;
+        for await (const chunk of response.body) bytes += chunk.byteLength;
+        expect(bytes).toBe(0);
+      }
+      expect(fallbacks).toEqual([]);
+      expect(second.carried).toHaveLength(0);
+      // Where a body is due, the same empty answer is the wall.
+      await transport.request({ method: "POST", url: `${empty.url}/api/v2/chats/new`, headers: {} });
+      expect(fallbacks).toEqual(["upstream answered with an empty body"]);
+    } finally {
+      await empty.close();
+      await transport.close();
+    }
+  });
 });
+
+/** A server that answers every request 200 with nothing in it. */
+async function startEmptyServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import("node:http");
+  const server = createServer((_request, response) => response.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
