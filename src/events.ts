@@ -34,6 +34,7 @@ export type QwenEvent =
   | { type: "video-task"; taskId: string }
   /** Cumulative usage so far; the last one seen is the total. */
   | { type: "usage"; usage: TokenUsage }
-  | { type: "finish"; reason: FinishReason; responseId?: string };
+  /** `truncated`: the proxy ended the reply at the client's limit, before upstream did. */
+  | { type: "finish"; reason: FinishReason; responseId?: string; truncated?: boolean };
 
 export type QwenEventType = QwenEvent["type"];

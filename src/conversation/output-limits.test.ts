@@ -92,7 +92,7 @@ describe("stop", () => {
     expect(textOf(out)).toBe("Hello, world! ");
     expect(out[0]).toEqual(created);
     const last = out.at(-1)!;
-    expect(last).toEqual({ type: "finish", reason: "stop" });
+    expect(last).toEqual({ type: "finish", reason: "stop", truncated: true });
     expect(out.filter((event) => event.type === "finish")).toHaveLength(1);
     expect(state.cut).toBe("stop");
     // Nothing after the stop string was read: the source was closed (upstream aborted).
@@ -120,15 +120,21 @@ describe("stop", () => {
 
   it("held-back text is not released by usage, but before finish and images, and at the end", async () => {
     const throughUsage = await run([text("hello"), usage(2), text("XYZ tail")], { stop: ["XYZ"] });
-    expect(throughUsage.out).toEqual([text("hel"), usage(2), text("lo"), { type: "finish", reason: "stop" }]);
+    expect(throughUsage.out).toEqual([
+      text("hel"),
+      usage(2),
+      text("lo"),
+      { type: "finish", reason: "stop", truncated: true },
+    ]);
 
     const beforeImage: QwenEvent = { type: "image", url: "https://x/cat.png" };
     const image = await run([text("hello"), beforeImage, text("more")], { stop: ["XYZ"] });
     expect(image.out).toEqual([text("hel"), text("lo"), beforeImage, text("mo"), text("re")]);
     expect(image.state.cut).toBeUndefined();
 
-    const finished = await run([text("hello"), finish, text("late")], { stop: ["XYZ"] });
-    expect(finished.out).toEqual([text("hel"), text("lo"), finish]);
+    // Whatever upstream sends after its finish (a late usage report) still passes.
+    const finished = await run([text("hello"), finish, usage(3)], { stop: ["XYZ"] });
+    expect(finished.out).toEqual([text("hel"), text("lo"), finish, usage(3)]);
     // Upstream's own finish is not a cut.
     expect(finished.state.cut).toBeUndefined();
 
@@ -156,14 +162,26 @@ describe("stop", () => {
 });
 
 describe("max tokens", () => {
-  it("cuts after upstream's usage reaches the limit, and closes the source", async () => {
+  it("cuts after the text that brings upstream's count to the limit, and closes the source", async () => {
+    // Upstream sends each count just before the text it counts.
     const { out, state, record } = await run(
-      [created, text("aaaa"), usage(1), text("bbbb"), usage(2), text("cccc"), usage(3), text("dddd"), finish],
+      [
+        created,
+        usage(1),
+        text("aaaa"),
+        usage(2),
+        text("bbbb"),
+        usage(3),
+        text("cccc"),
+        usage(4),
+        text("dddd"),
+        finish,
+      ],
       { maxTokens: 3 },
     );
     expect(textOf(out)).toBe("aaaabbbbcccc");
-    expect(out.at(-1)).toEqual({ type: "finish", reason: "length" });
-    expect(out.at(-2)).toEqual(usage(3));
+    expect(out.at(-1)).toEqual({ type: "finish", reason: "length", truncated: true });
+    expect(out.at(-2)).toEqual(text("cccc"));
     expect(state.cut).toBe("length");
     expect(record.closed).toBe(true);
   });
@@ -183,7 +201,7 @@ describe("max tokens", () => {
       maxTokens: 2,
     });
     expect(textOf(out)).toBe("abcdefgh");
-    expect(out.at(-1)).toEqual({ type: "finish", reason: "length" });
+    expect(out.at(-1)).toEqual({ type: "finish", reason: "length", truncated: true });
     expect(state.cut).toBe("length");
     expect(record.closed).toBe(true);
 
@@ -201,12 +219,13 @@ describe("max tokens", () => {
   });
 
   it("held-back text of a stop search is released when the length limit cuts", async () => {
-    const { out, state } = await run([text("hello"), usage(9), text("never")], {
+    // "hello" alone is estimated at two tokens: the limit is reached with "lo" still held back.
+    const { out, state } = await run([text("hello"), text("never")], {
       stop: ["XYZ"],
-      maxTokens: 5,
+      maxTokens: 2,
     });
     expect(textOf(out)).toBe("hello");
-    expect(out.at(-1)).toEqual({ type: "finish", reason: "length" });
+    expect(out.at(-1)).toEqual({ type: "finish", reason: "length", truncated: true });
     expect(state.cut).toBe("length");
   });
 });

@@ -50,7 +50,7 @@ export async function* applyOutputLimits(
       if (found !== undefined) {
         if (found > 0) yield { type: "text-delta", text: pending.slice(0, found) };
         state.cut = "stop";
-        yield { type: "finish", reason: "stop" };
+        yield { type: "finish", reason: "stop", truncated: true };
         return;
       }
       const release = pending.length - holdBack;
@@ -66,12 +66,14 @@ export async function* applyOutputLimits(
       if (event.type === "reasoning-delta") estimatedCharacters += event.text.length;
       if (event.type === "usage") reportedTokens = event.usage.outputTokens;
       yield event;
-      if (event.type === "finish") return;
     }
-    if (overBudget()) {
+    // Checked after output only: upstream reports a count just before the text it counts,
+    // and that text belongs to the answer.
+    const output = event.type === "text-delta" || event.type === "reasoning-delta";
+    if (output && overBudget()) {
       if (pending !== "") yield { type: "text-delta", text: pending };
       state.cut = "length";
-      yield { type: "finish", reason: "length" };
+      yield { type: "finish", reason: "length", truncated: true };
       return;
     }
   }

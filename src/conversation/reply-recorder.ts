@@ -51,6 +51,10 @@ export class ReplyRecorder {
       case "search-results":
         this.sources.push(...event.results);
         break;
+      case "finish":
+        // A reply cut at the client's limit ends there: no source list after the cut.
+        if (event.truncated) this.sources.length = 0;
+        return;
       default:
         return;
     }

@@ -300,7 +300,9 @@ async function requestJson(
   const ok = response.status >= 200 && response.status < 300;
   const json = tryParseJson(text);
   if (!ok || json === undefined || looksLikeHtml(text)) {
-    if (ok && text.trim() === "") return {};
+    // Some calls (a parse request, a deletion) answer a success with nothing or a bare "OK";
+    // callers that need fields find them missing and say so themselves.
+    if (ok && !looksLikeHtml(text) && !/^\s*[[{]/.test(text)) return {};
     throw classifyHttpFailure(response.status, response.headers, text);
   }
   const error = classifyBusinessError(json, response.status);

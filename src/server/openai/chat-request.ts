@@ -67,7 +67,7 @@ export function toTurnMessages(request: ChatCompletionRequest): {
       param: `messages.${lastIndex}.role`,
     });
   }
-  if (last.message.text.trim() === "" && last.message.attachments.length === 0) {
+  if (!last.hasContent) {
     throw new RequestError("The last user message is empty", { param: `messages.${lastIndex}.content` });
   }
   return {
@@ -80,7 +80,7 @@ export function toTurnMessages(request: ChatCompletionRequest): {
 function convertMessage(
   message: z.infer<typeof Message>,
   index: number,
-): { message: TurnMessage; params: string[] } {
+): { message: TurnMessage; params: string[]; hasContent: boolean } {
   const role = ROLES[message.role];
   if (!role) {
     throw new RequestError(`Unknown role '${message.role}'`, { param: `messages.${index}.role` });
@@ -95,9 +95,11 @@ function convertMessage(
       : "";
   const content = message.content;
   if (content === undefined || content === null)
-    return { message: { role, text: prefix, attachments: [] }, params: [] };
-  if (typeof content === "string")
-    return { message: { role, text: prefix + content, attachments: [] }, params: [] };
+    return { message: { role, text: prefix, attachments: [] }, params: [], hasContent: false };
+  if (typeof content === "string") {
+    const hasContent = content.trim() !== "";
+    return { message: { role, text: prefix + content, attachments: [] }, params: [], hasContent };
+  }
   const texts: string[] = [];
   const attachments: string[] = [];
   const params: string[] = [];
@@ -128,7 +130,9 @@ function convertMessage(
       param: `${param}.type`,
     });
   });
-  return { message: { role, text: prefix + texts.join("\n"), attachments }, params };
+  const text = texts.join("\n");
+  const hasContent = text.trim() !== "" || attachments.length > 0;
+  return { message: { role, text: prefix + text, attachments }, params, hasContent };
 }
 
 function readImageUrl(value: unknown, param: string): string {

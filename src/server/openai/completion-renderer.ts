@@ -62,6 +62,8 @@ export class CompletionRenderer {
         return [];
       case "finish": {
         this.#finishReason = event.reason;
+        // A reply cut at the client's limit (stop, max_tokens) ends at the cut: no sources.
+        if (event.truncated) this.#sources = [];
         const sources = formatSources(this.#sources);
         // Also closes a <think> block that no answer text closed.
         return sources !== "" || this.#thinkOpen ? this.#contentDeltas(sources) : [];
