@@ -34,6 +34,21 @@ export interface TurnRequest {
   signal?: AbortSignal;
 }
 
+/** The pause before a transient failure is tried again (what S2 and S4 wait, §4.6). */
+const TRANSIENT_RETRY_DELAY_MS = 800;
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
 export interface Turn {
   chatId: string;
   /** The reply as events. Iterate it to run the turn; stopping early aborts upstream. */
@@ -139,6 +154,7 @@ export class ConversationService {
       let binding = chat.binding && chat.historyHash === historyHash ? chat.binding : undefined;
       let lastError: unknown;
       let refusals = 0;
+      let transientRetries = 0;
 
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
         let account: Account;
@@ -213,10 +229,18 @@ export class ConversationService {
             { code: error.code, account: account.id, attempt },
             "upstream failed before answering; trying again",
           );
-          // A thread that is gone is folded on the same account; anything else moves on.
-          if (error.code !== "chat_not_found") excluded.add(account.id);
-          // Chats reserved on an account whose chats are refused are no better.
-          else this.#reserve?.forget(account.id);
+          if (error.code === "chat_not_found") {
+            // A thread that is gone is folded on the same account; chats reserved on an
+            // account whose chats are refused are no better.
+            this.#reserve?.forget(account.id);
+          } else if (error.code !== "timeout" && !error.accountFault && transientRetries++ === 0) {
+            // A passing upstream fault ("Internal error", a 5xx, a cut connection) gets one
+            // more try after a pause, on this account too (the only one, for many users). A
+            // timeout has cost the user its whole length already: it moves on.
+            await delay(TRANSIENT_RETRY_DELAY_MS, request.signal);
+          } else {
+            excluded.add(account.id);
+          }
           binding = undefined;
         } finally {
           this.#accounts.release(account);
