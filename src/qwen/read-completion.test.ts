@@ -79,6 +79,51 @@ describe("recorded streams", () => {
     expect(usage).toMatchObject({ usage: { reasoningTokens: 102, outputTokens: 113 } });
   });
 
+  it("headings that come before any thought are kept, and the thoughts after them are not lost", async () => {
+    const event = (extra: object, status = "typing") =>
+      `data: ${JSON.stringify({
+        choices: [{ delta: { role: "assistant", content: "", phase: "thinking_summary", extra, status } }],
+        response_id: "R1",
+      })}`;
+    const lines = [
+      event({ summary_title: { content: ["Reading the question"] }, summary_thought: { content: [] } }),
+      event({
+        summary_title: { content: ["Reading the question"] },
+        summary_thought: { content: ["It asks for"] },
+      }),
+      event({
+        summary_title: { content: ["Reading the question", "Answering"] },
+        summary_thought: { content: ["It asks for a number.", "Four."] },
+      }),
+      event({}, "finished"),
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "4", phase: "answer", status: "typing" } }] })}`,
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "", phase: "answer", status: "finished" } }] })}`,
+    ];
+    const { events, error } = await replay([toWire(lines)]);
+    expect(error).toBeUndefined();
+    expect(reasoningOf(events)).toBe("Reading the question\n\nIt asks for a number.\n\nFour.");
+    expect(textOf(events)).toBe("4");
+  });
+
+  it("a media URL in a phase this client does not know is the result", async () => {
+    const url = "https://cdn.qwenlm.ai/output/u1/image_edit/r1/1780468837.png?key=eyJhbGciOi";
+    const lines = [
+      `data: ${JSON.stringify({ choices: [{ delta: { content: url, phase: "image_edit", status: "typing" } }], response_id: "R2" })}`,
+      `data: ${JSON.stringify({ choices: [{ delta: { content: url, phase: "image_edit", status: "typing" } }] })}`,
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "", phase: "image_edit", status: "finished" } }] })}`,
+    ];
+    const { events, error } = await replay([toWire(lines)]);
+    expect(error).toBeUndefined();
+    expect(events.filter((event) => event.type === "image")).toEqual([{ type: "image", url }]);
+    expect(types(events).at(-1)).toBe("finish");
+    // Other text in an unknown phase is still not the answer.
+    const chatter = [
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "planning…", phase: "plan", status: "typing" } }] })}`,
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "", phase: "plan", status: "finished" } }] })}`,
+    ];
+    expect((await replay([toWire(chatter)])).error?.code).toBe("empty_response");
+  });
+
   it("the older `think` phase streams reasoning incrementally", async () => {
     const { events, error } = await replayFixture("think-incremental.sse");
     expect(error).toBeUndefined();

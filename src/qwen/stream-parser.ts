@@ -27,6 +27,8 @@ export class QwenStreamParser {
   #lastUsageKey = "";
   /** Per snapshot index, how much of that paragraph was emitted. */
   readonly #emittedThoughts: string[] = [];
+  /** Headings emitted while no thought had come yet (some streams send them first). */
+  readonly #emittedTitles: string[] = [];
   readonly #seenSearchUrls = new Set<string>();
   readonly #seenImageUrls = new Set<string>();
 
@@ -171,7 +173,10 @@ export class QwenStreamParser {
       }
       if (delta.status === "finished") this.#finish(events);
     }
-    // Phases this client does not know carry nothing it can render; they are skipped.
+    // Phases this client does not know: their text is not the answer, but a media URL in it
+    // is a result (image edits have been seen outside `image_gen`, §4.5).
+    for (const url of mediaUrlsIn(content)) this.#image(url, readImageSize(extra), events);
+    if (delta.status === "finished" && this.#seenImageUrls.size > 0) this.#finish(events);
   }
 
   #finish(events: QwenEvent[]): void {
@@ -200,19 +205,25 @@ export class QwenStreamParser {
    */
   #thinkingSnapshot(extra: Record<string, unknown> | undefined, events: QwenEvent[]): void {
     const thoughts = readSnapshot(extra?.summary_thought);
-    const paragraphs = thoughts.length > 0 ? thoughts : readSnapshot(extra?.summary_title);
+    // Headings stand in for the reasoning only until thoughts arrive; the two lists are
+    // snapshots of their own, each diffed against what was emitted from it.
+    if (thoughts.length > 0) this.#emitSnapshot(thoughts, this.#emittedThoughts, events);
+    else this.#emitSnapshot(readSnapshot(extra?.summary_title), this.#emittedTitles, events);
+  }
+
+  #emitSnapshot(paragraphs: string[], emittedList: string[], events: QwenEvent[]): void {
     paragraphs.forEach((paragraph, index) => {
-      const emitted = this.#emittedThoughts[index];
+      const emitted = emittedList[index];
       if (emitted === undefined) {
         if (paragraph === "") return;
-        this.#emittedThoughts[index] = paragraph;
-        const separator = index > 0 && this.#reasoningSeen ? "\n\n" : "";
+        emittedList[index] = paragraph;
+        const separator = this.#reasoningSeen ? "\n\n" : "";
         this.#reasoning(separator + paragraph, events);
         return;
       }
       // A paragraph that was rewritten rather than extended cannot be taken back; skip it.
       if (paragraph.length > emitted.length && paragraph.startsWith(emitted)) {
-        this.#emittedThoughts[index] = paragraph;
+        emittedList[index] = paragraph;
         this.#reasoning(paragraph.slice(emitted.length), events);
       }
     });
@@ -251,6 +262,13 @@ export class QwenStreamParser {
     this.#seenImageUrls.add(url);
     events.push({ type: "image", url, ...size });
   }
+}
+
+/** Signed media URLs on Qwen's CDN (`…/output/…?key=…`), the shape every generated file has. */
+const MEDIA_URL = /https:\/\/[^\s"'<>()]+\/output\/[^\s"'<>()]+\?key=[^\s"'<>()]+/g;
+
+function mediaUrlsIn(text: string): string[] {
+  return text.match(MEDIA_URL) ?? [];
 }
 
 function readSnapshot(value: unknown): string[] {
