@@ -26,38 +26,71 @@ export function eventsFromJsonBody(body: unknown): QwenEvent[] {
     return events;
   }
 
-  const text = readCompletionText(body, data);
-  if (text === undefined) {
+  const content = readCompletionContent(body, data);
+  if (content === undefined) {
     throw new QwenError("invalid_response", "Upstream answered with JSON this client cannot read", {
       details: JSON.stringify(body).slice(0, 300),
     });
   }
-  if (text.trim() === "") throw new QwenError("empty_response", "Upstream finished with no answer");
-  events.push({ type: "text-delta", text });
+  if (content.text.trim() === "" && content.images.length === 0) {
+    throw new QwenError("empty_response", "Upstream finished with no answer");
+  }
+  if (content.text !== "") events.push({ type: "text-delta", text: content.text });
+  for (const url of new Set(content.images)) events.push({ type: "image", url });
   const usage = readUsage(body.usage) ?? readUsage(data?.usage);
   if (usage) events.push({ type: "usage", usage });
   events.push({ type: "finish", reason: "stop", ...(responseId ? { responseId } : {}) });
   return events;
 }
 
-function readCompletionText(body: Record<string, unknown>, data: Record<string, unknown> | undefined) {
-  const choices = Array.isArray(body.choices) ? body.choices : undefined;
-  const choice = asRecord(choices?.[0]);
-  if (choice) {
-    return contentText(asRecord(choice.message)?.content) ?? contentText(asRecord(choice.delta)?.content);
-  }
-  if (!data) return undefined;
-  return contentText(data.content) ?? contentText(asRecord(data.message)?.content);
+interface JsonContent {
+  text: string;
+  images: string[];
 }
 
-/** A string, or an array of parts whose text parts are joined. */
-function contentText(content: unknown): string | undefined {
-  if (typeof content === "string") return content;
+/**
+ * The answer in any of the shapes seen: `choices[0].message.content` at the top or under
+ * `data` (the old image edit put `[{image: url}]` there), `data.content`, or
+ * `data.message.content`; content as a string or as parts.
+ */
+function readCompletionContent(
+  body: Record<string, unknown>,
+  data: Record<string, unknown> | undefined,
+): JsonContent | undefined {
+  const choices = Array.isArray(body.choices)
+    ? body.choices
+    : Array.isArray(data?.choices)
+      ? data.choices
+      : undefined;
+  const choice = asRecord(choices?.[0]);
+  if (choice) {
+    return contentOf(asRecord(choice.message)?.content) ?? contentOf(asRecord(choice.delta)?.content);
+  }
+  if (!data) return undefined;
+  return contentOf(data.content) ?? contentOf(asRecord(data.message)?.content);
+}
+
+/** A string, or parts: text parts joined, image parts (`image`, `image_url`, `url`) collected. */
+function contentOf(content: unknown): JsonContent | undefined {
+  if (typeof content === "string") return { text: content, images: [] };
   if (!Array.isArray(content)) return undefined;
-  const texts = content
-    .map((part) => (typeof part === "string" ? part : asString(asRecord(part)?.text)))
-    .filter((part): part is string => part !== undefined);
-  return texts.length > 0 ? texts.join("") : undefined;
+  const texts: string[] = [];
+  const images: string[] = [];
+  for (const part of content) {
+    if (typeof part === "string") {
+      texts.push(part);
+      continue;
+    }
+    const record = asRecord(part);
+    const text = asString(record?.text);
+    if (text !== undefined) texts.push(text);
+    const image =
+      asString(record?.image) ?? asString(asRecord(record?.image_url)?.url) ?? asString(record?.image_url);
+    const url = image ?? (record?.type === "image" ? asString(record?.url) : undefined);
+    if (url) images.push(url);
+  }
+  if (texts.length === 0 && images.length === 0) return undefined;
+  return { text: texts.join(""), images };
 }
 
 /** `data.messages[0].extra.wanx.task_id` (video) or `extra.aipodcast.task_id`. */

@@ -309,6 +309,33 @@ describe("bodies that are not a normal stream", () => {
     expect(textOf(events)).toBe("Из data");
   });
 
+  it("JSON completions under data.choices, and the old image edit's image part", async () => {
+    const nested = {
+      success: true,
+      data: { choices: [{ message: { role: "assistant", content: "Из choices" } }] },
+    };
+    expect(textOf((await replay([utf8(JSON.stringify(nested))])).events)).toBe("Из choices");
+
+    const url = "https://cdn.qwenlm.ai/output/u1/image_edit/r1/1.png?key=abc";
+    const edit = { success: true, data: { choices: [{ message: { content: [{ image: url }] } }] } };
+    const { events, error } = await replay([utf8(JSON.stringify(edit))]);
+    expect(error).toBeUndefined();
+    expect(events.filter((event) => event.type === "image")).toEqual([{ type: "image", url }]);
+    expect(events.at(-1)?.type).toBe("finish");
+
+    const deep = {
+      data: {
+        message: {
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" },
+          ],
+        },
+      },
+    };
+    expect(textOf((await replay([utf8(JSON.stringify(deep))])).events)).toBe("ab");
+  });
+
   it("a business error as HTTP 200 JSON", async () => {
     const body = {
       success: false,
