@@ -7,6 +7,7 @@ import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js"
 import type { UpstreamChatReserve } from "./chat-reserve.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { withMediaFallback } from "./media-fallback.js";
 import type { ModelSelection } from "./model-selection.js";
 import { applyOutputLimits, type LimitState, type OutputLimits } from "./output-limits.js";
 import { ReplyRecorder } from "./reply-recorder.js";
@@ -187,7 +188,13 @@ export class ConversationService {
             { signal: request.signal },
           );
           const limited: LimitState = {};
-          for await (const event of applyOutputLimits(stream, request.limits ?? {}, limited)) {
+          const media = withMediaFallback(stream, {
+            client: account.client,
+            chatId: upstreamChatId,
+            chatType: request.selection.chatType,
+            signal: request.signal,
+          });
+          for await (const event of applyOutputLimits(media, request.limits ?? {}, limited)) {
             if (event.type === "video-task") {
               for await (const videoEvent of this.#video(account, event.taskId, request.signal)) {
                 await recorder.record(videoEvent);

@@ -76,6 +76,8 @@ export class QwenClient {
   readonly #idleTimeoutMs: number | undefined;
   readonly #uploadTransport: Transport | undefined;
   #ownUploadTransport: DirectTransport | undefined;
+  /** Where task status answers: v1 now, v2 before (§1.2); switched when one is a 404. */
+  #taskStatusVersion: "v1" | "v2" = "v1";
   readonly #parsePollIntervalMs: number;
   readonly #parseTimeoutMs: number;
 
@@ -188,11 +190,18 @@ export class QwenClient {
 
   /** Polls a video task. The task belongs to the account that created it. */
   async getTaskStatus(taskId: string, options: CallOptions = {}): Promise<TaskStatus> {
-    const body = asRecord(
-      await this.#json("GET", `/api/v1/tasks/status/${encodeURIComponent(taskId)}`, {
-        signal: options.signal,
-      }),
-    );
+    const path = (version: string) => `/api/${version}/tasks/status/${encodeURIComponent(taskId)}`;
+    let answer: unknown;
+    try {
+      answer = await this.#json("GET", path(this.#taskStatusVersion), { signal: options.signal });
+    } catch (error) {
+      // The route has moved between v1 and v2 before (§1.2): an HTTP 404 tries the other.
+      const moved = error instanceof QwenError && error.code === "not_found" && error.upstreamStatus === 404;
+      if (!moved) throw error;
+      this.#taskStatusVersion = this.#taskStatusVersion === "v1" ? "v2" : "v1";
+      answer = await this.#json("GET", path(this.#taskStatusVersion), { signal: options.signal });
+    }
+    const body = asRecord(answer);
     const record = asRecord(body?.data) ?? body;
     const rawStatus = (asString(record?.task_status) ?? asString(record?.status) ?? "").toLowerCase();
     const state: TaskState = /success|succeeded|finished|completed/.test(rawStatus)

@@ -1,0 +1,60 @@
+import { QwenError } from "../errors.js";
+import type { QwenEvent } from "../events.js";
+import { mediaInChatDetail } from "../qwen/chat-detail-media.js";
+import type { QwenChatType } from "../qwen/chat-types.js";
+import type { QwenClient } from "../qwen/client.js";
+
+export interface MediaFallbackOptions {
+  client: QwenClient;
+  /** The upstream chat the reply belongs to. */
+  chatId: string;
+  chatType: QwenChatType;
+  signal?: AbortSignal;
+}
+
+/** Chat types whose reply is a generated file rather than text. */
+const MEDIA_CHAT_TYPES: ReadonlySet<string> = new Set(["t2i", "t2v", "image_edit"]);
+
+/**
+ * A media reply that came back without its task id or URL (some accounts get empty video
+ * answers, §4.5) is looked up in the upstream chat's detail, as the sources do, before it
+ * counts as a failure. Text replies pass through untouched.
+ */
+export async function* withMediaFallback(
+  events: AsyncIterable<QwenEvent>,
+  options: MediaFallbackOptions,
+): AsyncGenerator<QwenEvent> {
+  if (!MEDIA_CHAT_TYPES.has(options.chatType)) {
+    yield* events;
+    return;
+  }
+  let produced = false;
+  try {
+    for await (const event of events) {
+      if (event.type === "image" || event.type === "video-task" || event.type === "text-delta")
+        produced = true;
+      yield event;
+    }
+    return;
+  } catch (error) {
+    const unreadable =
+      error instanceof QwenError && (error.code === "empty_response" || error.code === "invalid_response");
+    if (produced || !unreadable) throw error;
+    const found = await lookUp(options).catch(() => undefined);
+    if (!found) throw error;
+    yield* found;
+  }
+}
+
+async function lookUp(options: MediaFallbackOptions): Promise<QwenEvent[] | undefined> {
+  const media = mediaInChatDetail(await options.client.getChat(options.chatId, { signal: options.signal }));
+  if (media.taskId) return [{ type: "video-task", taskId: media.taskId }];
+  if (media.urls.length === 0) return undefined;
+  // A video is answered with its URL, as a finished task is; images as images.
+  const events: QwenEvent[] =
+    options.chatType === "t2v"
+      ? [{ type: "text-delta", text: media.urls[0]! }]
+      : media.urls.map((url): QwenEvent => ({ type: "image", url }));
+  events.push({ type: "finish", reason: "stop" });
+  return events;
+}
