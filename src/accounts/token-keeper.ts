@@ -1,8 +1,8 @@
 import type { BrowserManager } from "../browser/browser-manager.js";
-import { loginWithBrowser } from "../browser/login.js";
 import { isTokenExpired, tokenExpiry } from "../qwen/jwt.js";
 import { decryptSecret, loadAccountRecords, saveAccountRecord } from "./account-files.js";
 import type { Account, AccountPool } from "./account-pool.js";
+import { signInWithPassword } from "./password-sign-in.js";
 
 export interface TokenKeeperOptions {
   pool: AccountPool;
@@ -72,10 +72,9 @@ export class TokenKeeper {
     const record = loadAccountRecords(this.#options.dataDir).find((item) => item.id === account.id);
     if (record?.encryptedPassword && record.email) {
       try {
-        const result = await loginWithBrowser({
+        const result = await signInWithPassword({
           baseUrl: this.#options.baseUrl,
           dataDir: this.#options.dataDir,
-          headless: true,
           email: record.email,
           password: decryptSecret(this.#options.dataDir, record.encryptedPassword),
         });

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { encryptSecret, loadAccountRecords, saveAccountRecord } from "../accounts/account-files.js";
+import { signInWithPassword } from "../accounts/password-sign-in.js";
 import { LoginError, loginWithBrowser } from "../browser/login.js";
 import { type Config, loadConfig } from "../config/config.js";
 import { tokenExpiry } from "../qwen/jwt.js";
@@ -56,22 +57,32 @@ export async function runLogin(config: Config, flags: LoginFlags): Promise<strin
   const say = (message: string) => process.stderr.write(`${message}\n`);
   say(
     headless
-      ? `Signing in to ${config.qwenBaseUrl} as ${email} in a headless browser…`
+      ? `Signing in to ${config.qwenBaseUrl} as ${email}…`
       : `A Chromium window opens at ${config.qwenBaseUrl}. Sign in there; it is detected by itself (or press Enter when done).`,
   );
   const input = !headless && process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
   const userDone = input ? new Promise<void>((resolve) => input.once("line", () => resolve())) : undefined;
   try {
-    const result = await loginWithBrowser({
-      baseUrl: config.qwenBaseUrl,
-      dataDir: config.dataDir,
-      headless,
-      email,
-      password,
-      userAgent: config.userAgent,
-      onStatus: say,
-      userDone,
-    });
+    const result =
+      headless && email && password
+        ? await signInWithPassword({
+            baseUrl: config.qwenBaseUrl,
+            dataDir: config.dataDir,
+            email,
+            password,
+            userAgent: config.userAgent,
+            onStatus: say,
+          })
+        : await loginWithBrowser({
+            baseUrl: config.qwenBaseUrl,
+            dataDir: config.dataDir,
+            headless,
+            email,
+            password,
+            userAgent: config.userAgent,
+            onStatus: say,
+            userDone,
+          });
     const existing = loadAccountRecords(config.dataDir).find((record) => record.id === result.accountId);
     const now = new Date().toISOString();
     saveAccountRecord(config.dataDir, {
