@@ -32,7 +32,9 @@ export async function signInWithPassword(options: PasswordSignInOptions): Promis
     });
     return { accountId: accountIdFor(token), token, email: options.email };
   } catch (error) {
-    if (error instanceof QwenError && error.code === "unauthorized") {
+    // A 400 is "incorrect" (wrong e-mail or password): final. The API has also refused good
+    // credentials with 401 or 405 (§8, pitfall 24), which the sign-in page may still accept.
+    if (error instanceof QwenError && error.code === "unauthorized" && error.upstreamStatus === 400) {
       throw new LoginError("credentials", `Qwen refused the e-mail or password: ${error.message}`);
     }
     options.onStatus?.(

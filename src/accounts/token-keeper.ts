@@ -63,6 +63,10 @@ export class TokenKeeper {
 
   async #refresh(account: Account): Promise<boolean> {
     const { logger } = this.#options;
+    if (await this.#stillAccepted(account)) {
+      logger?.info({ account: account.id }, "the session token is accepted again");
+      return true;
+    }
     const fromPage = await this.#tokenFromPage(account);
     if (fromPage) {
       this.#adopt(account, fromPage);
@@ -94,6 +98,23 @@ export class TokenKeeper {
       account.lastError = `The session ended: run \`npm start -- login --account ${account.label}\` to sign in again`;
     }
     return false;
+  }
+
+  /**
+   * A token refused once may still be good: upstream has refused valid tokens from some
+   * regions and at some moments (§8, pitfall 25). One cheap `GET /api/v1/auths/` tells, before a
+   * browser is started or a password used.
+   */
+  async #stillAccepted(account: Account): Promise<boolean> {
+    if (account.state !== "expired" || isTokenExpired(account.token)) return false;
+    try {
+      const user = await account.client.getCurrentUser();
+      if (user.role !== undefined && user.role !== "user" && user.role !== "admin") return false;
+    } catch {
+      return false;
+    }
+    this.#options.pool.updateToken(account.id, account.token);
+    return true;
   }
 
   async #tokenFromPage(account: Account): Promise<string | undefined> {
