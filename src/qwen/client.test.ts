@@ -212,6 +212,28 @@ describe("accounts and models", () => {
     expect(models.some((model) => !model.active)).toBe(true);
   });
 
+  it("a refused token does not hide the model list, and a moved list is read from v2", async () => {
+    const client = clientFor(fake.addAccount().token);
+    fake.clearRequests();
+    fake.setScenario(
+      { kind: "http-error", status: 401, body: '{"detail":"Unauthorized"}' },
+      { times: 1, route: "models" },
+    );
+    const models = await client.listModels();
+    expect(models.some((model) => model.id === "qwen3.7-plus")).toBe(true);
+    const listCalls = fake.requests.filter((request) => request.path === "/api/models");
+    expect(listCalls.map((request) => request.headers.authorization === undefined)).toEqual([false, true]);
+
+    fake.setScenario(
+      { kind: "http-error", status: 404, body: '{"detail":"Not Found"}' },
+      { times: 1, route: "models" },
+    );
+    const fromV2 = await client.listModels();
+    expect(fromV2.map((model) => model.id)).toContain("qwen3.7-plus");
+    expect(fake.requests.at(-1)?.path).toBe("/api/v2/models");
+    fake.clearScenario();
+  });
+
   it("signs in with a password (sent hashed) and the token works", async () => {
     fake.clearRequests();
     const token = await signIn({

@@ -139,10 +139,20 @@ export class QwenClient {
 
   /** The live model list. Works without credentials, but sends them when it has them. */
   async listModels(options: CallOptions = {}): Promise<QwenModel[]> {
-    const body = await this.#json("GET", "/api/models", {
-      signal: options.signal,
-      authenticate: this.#credentials !== undefined,
-    });
+    const authenticate = this.#credentials !== undefined;
+    const fetchList = (path: string, withToken: boolean) =>
+      this.#json("GET", path, { signal: options.signal, authenticate: withToken });
+    let body: unknown;
+    try {
+      body = await fetchList("/api/models", authenticate);
+    } catch (error) {
+      if (!(error instanceof QwenError)) throw error;
+      // The list needs no sign-in: a refused token must not hide it. A 404 means the route
+      // moved; the v2 list (§1.2) has the same models with fewer details.
+      if (error.code === "unauthorized" && authenticate) body = await fetchList("/api/models", false);
+      else if (error.code === "not_found") body = await fetchList("/api/v2/models", authenticate);
+      else throw error;
+    }
     const models = parseModelList(body);
     if (models.length === 0) {
       throw new QwenError("invalid_response", "Upstream's model list was empty or unreadable");
