@@ -12,6 +12,8 @@ export interface AccountRecord {
   email?: string;
   /** Disabled accounts are kept but never chosen. */
   disabled?: boolean;
+  /** Cookies pasted from a browser besides `token` (`accounts add --cookie`). */
+  cookies?: Record<string, string>;
   /** The sign-in password, encrypted with the data directory's key; only when the user allowed it. */
   encryptedPassword?: string;
   createdAt: string;

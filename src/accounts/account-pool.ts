@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type QwenError, ServiceError } from "../errors.js";
 import type { BrowserIdentity } from "../qwen/browser-identity.js";
 import { QwenClient } from "../qwen/client.js";
+import { CookieJar } from "../qwen/cookie-jar.js";
 import { decodeJwtPayload, isTokenExpired, tokenExpiry } from "../qwen/jwt.js";
 import { DirectTransport } from "../transport/direct.js";
 import type { Transport } from "../transport/transport.js";
@@ -17,6 +18,8 @@ export interface Account {
   readonly client: QwenClient;
   readonly transport: Transport;
   token: string;
+  /** Cookies sent besides the token: pasted ones and those upstream set. */
+  readonly cookies: CookieJar;
   state: AccountState;
   /** Until when the account is parked (rate limit, anti-bot cool-down). */
   unavailableUntil?: number;
@@ -60,7 +63,7 @@ export interface AccountPoolOptions {
   /** How long a request waits for an account before a 503. */
   queueTimeoutMs?: number;
   /** Makes an account's transport (direct by default; auto or browser when configured). */
-  transportFor?: (account: { id: string; token: () => string }) => Transport;
+  transportFor?: (account: { id: string; token: () => string; cookies: CookieJar }) => Transport;
   /** Saved state to apply to accounts as they are added (rate limits survive restarts). */
   savedState?: Record<string, SavedAccountState>;
   /** Called after a change worth saving. */
@@ -145,19 +148,27 @@ export class AccountPool {
     return this.#waiters.length;
   }
 
-  addToken(token: string, source: AccountSource = "env", label?: string): Account {
+  addToken(
+    token: string,
+    source: AccountSource = "env",
+    label?: string,
+    cookies: Record<string, string> = {},
+  ): Account {
     const id = accountIdFor(token);
     const existing = this.get(id);
     if (existing) {
       this.updateToken(id, token);
+      for (const [name, value] of Object.entries(cookies)) existing.cookies.set(name, value);
       return existing;
     }
     const tokenOf = () => account.token;
+    const jar = new CookieJar(cookies);
     const transport =
-      this.#options.transportFor?.({ id, token: tokenOf }) ??
+      this.#options.transportFor?.({ id, token: tokenOf, cookies: jar }) ??
       new DirectTransport({
         headersTimeoutMs: this.#options.headersTimeoutMs,
         idleTimeoutMs: this.#options.idleTimeoutMs,
+        onSetCookie: (lines) => jar.applySetCookie(lines),
       });
     const saved = this.#options.savedState?.[id];
     const now = this.#now();
@@ -167,6 +178,7 @@ export class AccountPool {
       source,
       transport,
       token,
+      cookies: jar,
       state: isTokenExpired(token, now) ? "expired" : "ok",
       lastUsedAt: 0,
       nextStartAt: 0,
@@ -178,7 +190,7 @@ export class AccountPool {
         baseUrl: this.#options.baseUrl,
         transport,
         // Read per request, so a refreshed token is used at once.
-        credentials: () => ({ token: account.token }),
+        credentials: () => ({ token: account.token, cookies: account.cookies.toRecord() }),
         identity: this.#options.identity,
         headersTimeoutMs: this.#options.headersTimeoutMs,
         idleTimeoutMs: this.#options.idleTimeoutMs,

@@ -1,5 +1,6 @@
 import { BrowserManager } from "../browser/browser-manager.js";
 import type { Config } from "../config/config.js";
+import type { CookieJar } from "../qwen/cookie-jar.js";
 import { AutoTransport } from "../transport/auto.js";
 import { BrowserTransport } from "../transport/browser.js";
 import { DirectTransport } from "../transport/direct.js";
@@ -42,18 +43,23 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
   const timeouts = { headersTimeoutMs: config.upstreamTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs };
   // Connections follow the scheduler's limit (plus a few for chat creation, deletes, refresh),
   // so no request waits in a hidden queue the scheduler cannot see.
-  const direct = () => new DirectTransport({ ...timeouts, connections: config.accountConcurrency + 4 });
+  const direct = (cookies: CookieJar) =>
+    new DirectTransport({
+      ...timeouts,
+      connections: config.accountConcurrency + 4,
+      onSetCookie: (lines) => cookies.applySetCookie(lines),
+    });
 
   const browserTransport = async (accountId: string, token: () => string): Promise<Transport> => {
     const browser = await browsers!.forAccount(accountId, token);
     return new BrowserTransport({ pages: browser.pool, ...timeouts });
   };
 
-  const transportFor = ({ id, token }: { id: string; token: () => string }): Transport => {
-    if (config.transport === "direct") return direct();
+  const transportFor = ({ id, token, cookies }: { id: string; token: () => string; cookies: CookieJar }) => {
+    if (config.transport === "direct") return direct(cookies);
     if (config.transport === "browser") return new LazyTransport(() => browserTransport(id, token));
     return new AutoTransport({
-      direct: direct(),
+      direct: direct(cookies),
       browser: () => browserTransport(id, token),
       stickyMs: config.browserStickyMs,
       onFallback: (reason) =>
@@ -90,7 +96,7 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
   });
   // Accounts saved by `login` / `accounts add` first, then those given in the environment.
   for (const record of loadAccountRecords(config.dataDir)) {
-    if (!record.disabled) pool.addToken(record.token, record.source, record.label);
+    if (!record.disabled) pool.addToken(record.token, record.source, record.label, record.cookies);
   }
   for (const token of config.qwenTokens) pool.addToken(token, "env");
 

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -77,6 +77,24 @@ describe("accounts command", () => {
     expect((await cli("accounts", "enable", "acct_user-42")).code).toBe(0);
     expect((await cli("accounts", "remove", "acct_user-42")).code).toBe(0);
     expect((await cli("accounts")).stdout).toContain("No accounts");
+  });
+
+  it("adds an account from a whole pasted Cookie header, keeping its other cookies in the 0600 file", async () => {
+    const pastedToken = jwt({ id: "user-77", exp: Math.floor(Date.now() / 1000) + 86_400 });
+    const added = await cli("accounts", "add", "--cookie", `cna=c1; ssxmod_itna=s=2; token=${pastedToken}`);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain("acct_user-77");
+    expect(added.stdout).toContain("with 2 more cookies");
+    const file = join(dataDir, "accounts", "acct_user-77", "account.json");
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({
+      token: pastedToken,
+      cookies: { cna: "c1", ssxmod_itna: "s=2" },
+    });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const none = await cli("accounts", "add", "--cookie", "cna=only");
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("--token");
+    expect((await cli("accounts", "remove", "acct_user-77")).code).toBe(0);
   });
 
   it("refuses what is not a token, an expired token and an unknown account", async () => {

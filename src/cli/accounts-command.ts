@@ -8,6 +8,7 @@ import {
 import { accountIdFor } from "../accounts/account-pool.js";
 import { readAccountState, type SavedAccountState } from "../accounts/account-state-file.js";
 import { loadConfig } from "../config/config.js";
+import { parseCookieHeader } from "../qwen/cookie-jar.js";
 import { tokenExpiry } from "../qwen/jwt.js";
 import { runLogin } from "./login-command.js";
 
@@ -42,29 +43,38 @@ export function registerAccountsCommand(program: Command): void {
 
   accounts
     .command("add")
-    .description("save an account from its chat.qwen.ai token (localStorage `token`)")
-    .requiredOption("--token <token>", "the session token (a JWT)")
+    .description("save an account from its chat.qwen.ai token (localStorage `token`) or whole Cookie header")
+    .option("--token <token>", "the session token (a JWT)")
+    .option(
+      "--cookie <header>",
+      "the whole Cookie header from the browser's DevTools; its `token` is used unless --token is given",
+    )
     .option("--label <label>", "a name to recognise the account by")
-    .action((flags: { token: string; label?: string }) => {
+    .action((flags: { token?: string; cookie?: string; label?: string }) => {
       const { dataDir } = loadConfig();
-      const token = flags.token.trim();
+      const pasted = flags.cookie ? parseCookieHeader(flags.cookie) : undefined;
+      const token = (flags.token ?? pasted?.token ?? "").trim();
+      if (!token) fail("Give the account's token (--token) or a Cookie header that holds one (--cookie).");
       const expiry = tokenExpiry(token);
       if (!expiry) fail("That does not look like a chat.qwen.ai token (a JWT with an expiry).");
       if (expiry.getTime() <= Date.now()) fail(`That token expired on ${expiry.toISOString()}.`);
       const id = accountIdFor(token);
       const existing = loadAccountRecords(dataDir).find((record) => record.id === id);
       const now = new Date().toISOString();
+      const cookies = pasted ? pasted.cookies : existing?.cookies;
       saveAccountRecord(dataDir, {
         ...existing,
         id,
         label: flags.label ?? existing?.label ?? id,
         source: existing?.source ?? "cli",
         token,
+        ...(cookies && Object.keys(cookies).length > 0 ? { cookies } : {}),
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
+      const extra = pasted ? `, with ${Object.keys(pasted.cookies).length} more cookies` : "";
       process.stdout.write(
-        `${existing ? "Updated" : "Added"} account ${id} (token valid until ${expiry.toISOString()}).\n`,
+        `${existing ? "Updated" : "Added"} account ${id} (token valid until ${expiry.toISOString()}${extra}).\n`,
       );
     });
 

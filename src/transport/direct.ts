@@ -10,6 +10,8 @@ export interface DirectTransportOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Receives every answer's `Set-Cookie` lines (an account's cookie jar keeps them). */
+  onSetCookie?: (lines: string[]) => void;
 }
 
 const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
@@ -21,8 +23,10 @@ export class DirectTransport implements Transport {
   readonly #agent: Agent;
   readonly #headersTimeoutMs: number;
   readonly #idleTimeoutMs: number;
+  readonly #onSetCookie: DirectTransportOptions["onSetCookie"];
 
   constructor(options: DirectTransportOptions = {}) {
+    this.#onSetCookie = options.onSetCookie;
     this.#headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#agent = new Agent({
@@ -49,6 +53,8 @@ export class DirectTransport implements Transport {
     } catch (error) {
       throw toTransportError(error, signal);
     }
+    const setCookie = response.headers["set-cookie"];
+    if (setCookie && this.#onSetCookie) this.#onSetCookie(Array.isArray(setCookie) ? setCookie : [setCookie]);
     const headers = flattenHeaders(response.headers);
     const decoded = decompress(response.body, headers["content-encoding"]);
     // Cancelling an unread body makes undici emit an abort error; with no listener that would

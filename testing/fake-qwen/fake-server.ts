@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type BrowserSurface, clearanceCookieName } from "./browser-surface.js";
@@ -139,12 +140,19 @@ async function dispatch(context: RequestContext): Promise<void> {
     handleOssRequest(context);
     return;
   }
+  // The gateway in front of the API hands every client a session cookie, as Aliyun's does
+  // (`acw_tc`, §2.4); clients may send it back or not, nothing here depends on it.
+  if (context.path.startsWith("/api/") && !readCookie(context.request, "acw_tc")) {
+    response.setHeader("set-cookie", `acw_tc=${randomBytes(16).toString("hex")}; Path=/; HttpOnly; Max-Age=1800`);
+  }
   // The anti-bot wall stands in front of routing and authentication alike (§2.5).
   if (context.browserSurface.blocks(context.path, readCookie(context.request, clearanceCookieName))) {
     sendWafChallenge(response);
     return;
   }
-  const candidates = routes.filter((candidate) => candidate.pattern.test(context.path));
+  const candidates = routes.filter(
+    (candidate) => candidate.pattern.test(context.path) && (candidate.exists?.(context) ?? true),
+  );
   if (candidates.length === 0) {
     sendRouteNotFound(response);
     return;

@@ -82,6 +82,10 @@ export class FakeState {
    * serves reads, and only `endpoint` (here the fake's own origin) takes the upload.
    */
   uploadStyle: "oss" | "cdn" = "oss";
+  /** The one task poll route that exists; the other version answers HTTP 404 (§1.2). */
+  taskStatusRoute: "v1" | "v2" = "v1";
+  /** Chat detail history: the flat `chat.messages` array (2026-08) or the older id map. */
+  chatDetailShape: "array" | "map" = "array";
   private readonly sessions = new Map<string, { accountId: string; revoked: boolean }>();
   private readonly secret = randomBytes(32);
   private chatSequence = 0;

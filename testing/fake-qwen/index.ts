@@ -32,6 +32,7 @@ export async function startFakeQwen(options: FakeQwenOptions = {}): Promise<Fake
       chunkDelayMs: options.chunkDelayMs ?? 1,
       minSpaVersion: options.minSpaVersion ?? "0.2.60",
       seed: options.seed ?? 20260803,
+      taskPollsToSuccess: Math.max(1, Math.floor(options.taskPollsToSuccess ?? 3)),
     },
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -65,6 +66,12 @@ export async function startFakeQwen(options: FakeQwenOptions = {}): Promise<Fake
     invalidateClearance: () => browserSurface.invalidateClearance(),
     setUploadStyle: (style) => {
       state.uploadStyle = style;
+    },
+    setTaskStatusRoute: (version) => {
+      state.taskStatusRoute = version;
+    },
+    setChatDetailShape: (shape) => {
+      state.chatDetailShape = shape;
     },
     get pageLoads() {
       return browserSurface.pageLoads;

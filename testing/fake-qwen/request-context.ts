@@ -11,6 +11,8 @@ export interface ServerSettings {
   chunkDelayMs: number;
   minSpaVersion: string;
   seed: number;
+  /** Status polls until a video task reports success (at least 1). */
+  taskPollsToSuccess: number;
 }
 
 export interface Authentication {

@@ -31,6 +31,8 @@ export interface RouteDefinition {
   /** Which scenarios may apply; null for non-API paths (media downloads, HTML pages). */
   kind: RouteKind | null;
   handle(context: RequestContext, parameters: string[]): void | Promise<void>;
+  /** A route that can be switched off: while this says false, the path is an unknown route. */
+  exists?(context: RequestContext): boolean;
 }
 
 const route = (definition: RouteDefinition): RouteDefinition => definition;
@@ -121,11 +123,21 @@ export const routes: RouteDefinition[] = [
     kind: "other-api",
     handle: (context) => sendHttpError(context.response, 504, undefined, "text/html"),
   }),
+  // Only one version of the task poll exists at a time (§1.2 lists both; S9 saw it move).
   route({
     method: "GET",
     pattern: /^\/api\/v1\/tasks\/status\/([^/]+)$/,
     auth: "required",
     kind: "other-api",
+    exists: (context) => context.state.taskStatusRoute === "v1",
+    handle: (context, [taskId]) => handleTaskStatus(context, taskId ?? ""),
+  }),
+  route({
+    method: "GET",
+    pattern: /^\/api\/v2\/tasks\/status\/([^/]+)$/,
+    auth: "required",
+    kind: "other-api",
+    exists: (context) => context.state.taskStatusRoute === "v2",
     handle: (context, [taskId]) => handleTaskStatus(context, taskId ?? ""),
   }),
   route({

@@ -51,10 +51,19 @@ export class ScenarioStore {
     this.active = null;
   }
 
-  /** Returns the scenario when it applies here, counting the use against `times`. */
-  take(stage: ScenarioStage, routeKind: RouteKind, accountId: string | null): FakeScenario | null {
+  /**
+   * Returns the scenario when it applies here, counting the use against `times`. `accepts`
+   * narrows it further (a request that cannot show a scenario leaves it for the next one).
+   */
+  take(
+    stage: ScenarioStage,
+    routeKind: RouteKind,
+    accountId: string | null,
+    accepts: (scenario: FakeScenario) => boolean = () => true,
+  ): FakeScenario | null {
     const active = this.active;
     if (!active || stageOf(active.scenario) !== stage) return null;
+    if (!accepts(active.scenario)) return null;
     if (!routeMatches(active.route, routeKind)) return null;
     if (stage === "stream" && routeKind !== "completions") return null;
     if (active.accountId !== undefined && active.accountId !== accountId) return null;

@@ -12,6 +12,12 @@ export interface FakeQwenOptions {
   minSpaVersion?: string;
   /** Seed for the deterministic byte splitting and delta sizes. */
   seed?: number;
+  /**
+   * How many status polls a video task needs before it reports `success` (default 3:
+   * `pending`, `running`, `success`). 1 makes a task done at its first poll, for tests that
+   * cannot afford a client's polling interval; earlier polls say `pending`, then `running`.
+   */
+  taskPollsToSuccess?: number;
 }
 
 export interface FakeAccount {
@@ -33,7 +39,19 @@ export type FakeScenario =
   | { kind: "moderation"; where?: "input" | "output" }
   | { kind: "quota" }
   | { kind: "internal-error" }
-  | { kind: "http-error"; status: number; body?: string; contentType?: string };
+  | { kind: "http-error"; status: number; body?: string; contentType?: string }
+  /**
+   * A media reply that does not carry its media (§4.5: some accounts got empty video answers;
+   * the sources then read the chat detail). Only `t2v` and `t2i` completions take it; other
+   * chat types answer as usual and leave it in place. `t2v`: the `stream:false` JSON is
+   * `{success:true,data:{message_id,parent_id,model,messages:[{role,content:"",extra:{}}]}}`,
+   * with no `extra.wanx`. `t2i`: the stream is `response.created` and an `image_gen`
+   * `finished` event, with no URL. `detail: "media"` (default): the chat detail's assistant
+   * message still has it: `extra.wanx.task_id` of a task that is polled as usual, or the image
+   * URL as its `content` and in an `image_gen` `content_list` item. `detail: "none"`: the
+   * detail has nothing either (no task exists).
+   */
+  | { kind: "media-without-id"; detail?: "media" | "none" };
 
 export interface ScenarioOptions {
   /** How many matching requests the scenario applies to; unlimited until cleared when absent. */
@@ -83,6 +101,19 @@ export interface FakeQwen {
    * the fake's own origin (`http://127.0.0.1:<port>`), the only place a PUT works (§3.4 step 3).
    */
   setUploadStyle(style: "oss" | "cdn"): void;
+  /**
+   * Which task poll route exists (§1.2): `v1` (default) serves `GET /api/v1/tasks/status/:id`,
+   * `v2` serves `GET /api/v2/tasks/status/:id` (same flat body). The other one is absent: an
+   * HTTP 404 `{"detail":"Not Found"}`, as for any unknown route, with or without a token.
+   */
+  setTaskStatusRoute(version: "v1" | "v2"): void;
+  /**
+   * Where `GET /api/v2/chats/:id` keeps the history (§1.2). `array` (default, since 2026-08):
+   * `data.chat.messages` holds it and `data.chat.history.messages` is `{}`. `map` (before):
+   * `data.chat.history.messages` maps message id → message, oldest first, and
+   * `data.chat.messages` is `[]`.
+   */
+  setChatDetailShape(shape: "array" | "map"): void;
   /** HTML pages served so far; unlike `requests`, not reset by `clearRequests()`. */
   readonly pageLoads: number;
   close(): Promise<void>;

@@ -71,15 +71,21 @@ export function handleChatDetail(context: RequestContext, chatId: string): void 
     return;
   }
   const lastMessage = chat.messages.at(-1);
+  const wire = chat.messages.map(messageToWire);
+  // Since 2026-08 the map is empty and the history lives in the flat array (§1.2); before,
+  // the map (message id → message) held it.
+  const inMap = context.state.chatDetailShape === "map";
   sendSuccess(context.response, {
     ...chatSummary(chat),
     user_id: chat.accountId,
     models: chat.models,
     chat: {
-      // Since 2026-08 the map is empty and the history lives in the flat array (§1.2).
-      history: { messages: {}, currentId: lastMessage?.id ?? null },
+      history: {
+        messages: inMap ? Object.fromEntries(chat.messages.map((message, index) => [message.id, wire[index]])) : {},
+        currentId: lastMessage?.id ?? null,
+      },
       models: chat.models,
-      messages: chat.messages.map(messageToWire),
+      messages: inMap ? [] : wire,
     },
     currentId: lastMessage?.id ?? null,
   });

@@ -4,8 +4,6 @@ import type { RequestContext } from "../request-context.js";
 
 // Generated media (the cdn.qwenlm.ai stand-in) and video task polling (§4.5).
 
-const taskSteps = ["pending", "running", "success"] as const;
-
 /** Media URLs only work with their `?key=` (§8.17); the key is not a session token. */
 export function handleMediaFile(context: RequestContext): void {
   const key = context.query.key;
@@ -26,7 +24,10 @@ export function handleMediaFile(context: RequestContext): void {
   context.response.end(bytes);
 }
 
-/** Flat body, one step further per poll: pending → running → success (§1.2). */
+/**
+ * Flat body, one step further per poll: pending → running → success (§1.2), success at poll
+ * `taskPollsToSuccess` (default 3).
+ */
 export function handleTaskStatus(context: RequestContext, taskId: string): void {
   const task = context.state.tasks.get(taskId);
   if (!task || task.accountId !== context.auth.accountId) {
@@ -34,7 +35,8 @@ export function handleTaskStatus(context: RequestContext, taskId: string): void 
     return;
   }
   task.polls += 1;
-  const status = taskSteps[Math.min(task.polls, taskSteps.length) - 1] ?? "pending";
+  const status =
+    task.polls >= context.settings.taskPollsToSuccess ? "success" : task.polls === 1 ? "pending" : "running";
   sendJson(context.response, 200, {
     task_id: task.id,
     chat_type: "t2v",
