@@ -9,6 +9,11 @@ import { SseWriter } from "./sse-writer.js";
 export interface SendTurnOptions {
   stream: boolean;
   includeUsage: boolean;
+  /**
+   * Usage in the last chunk (the one with `finish_reason`) instead of a chunk of its own with
+   * no choices: for the native API, whose clients read `choices[0]` of every chunk.
+   */
+  usageInFinalChunk?: boolean;
   /** Fields added to the JSON answer, and to the first and last chunk of a stream. */
   extra?: () => Record<string, unknown>;
 }
@@ -54,7 +59,8 @@ export async function sendTurn(
       next = await events.next();
     }
     if (sse.closed) return undefined;
-    await sse.send({ ...renderer.finalChunk(), ...extra() });
+    const usage = options.usageInFinalChunk ? { usage: renderer.usage() } : {};
+    await sse.send({ ...renderer.finalChunk(), ...extra(), ...usage });
     if (options.includeUsage) await sse.send({ ...renderer.usageChunk(), ...extra() });
     await sse.send("[DONE]");
   } catch (error) {

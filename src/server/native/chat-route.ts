@@ -42,7 +42,8 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
     const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
     return sendTurn(context, request, reply, turn, renderer, {
       stream: body.stream === true,
-      includeUsage: body.stream === true,
+      includeUsage: false,
+      usageInFinalChunk: true,
       extra: () => ({ chatId: turn.chatId, parentId: turn.responseId ?? null }),
     });
   });

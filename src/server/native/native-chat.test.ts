@@ -263,6 +263,10 @@ describe("stream: true", () => {
     expect(finals).toHaveLength(1);
     expect(finals[0].choices[0].finish_reason).toBe("stop");
     expect(finals[0].chatId).toBe(first.chatId);
+    // Every chunk has a choice to read (a client may read choices[0] of each); the usage rides
+    // on the last one.
+    for (const chunk of chunks) expect(chunk.choices).toHaveLength(1);
+    expect(finals[0].usage.total_tokens).toBeGreaterThan(0);
     // Every chunk that names the chat names the same one.
     for (const chunk of chunks) if ("chatId" in chunk) expect(chunk.chatId).toBe(first.chatId);
 
