@@ -4,6 +4,7 @@ import { collect, reasoningOf, textOf } from "../../testing/replay.js";
 import { QwenError } from "../errors.js";
 import type { QwenEvent } from "../events.js";
 import { DirectTransport } from "../transport/direct.js";
+import type { Transport } from "../transport/transport.js";
 import { QwenClient, signIn } from "./client.js";
 import type { CompletionInput } from "./completion-request.js";
 import { tokenExpiry } from "./jwt.js";
@@ -210,6 +211,19 @@ describe("accounts and models", () => {
     });
     expect(models.find((model) => model.id === "qwen3.8-max")?.thinkingRequired).toBe(true);
     expect(models.some((model) => !model.active)).toBe(true);
+  });
+
+  it("a 200 that names a failure in x-actual-status-code is that failure", async () => {
+    const hiding: Transport = {
+      kind: "direct",
+      request: async (request) => {
+        const response = await transport.request(request);
+        return { ...response, headers: { ...response.headers, "x-actual-status-code": "401" } };
+      },
+      close: async () => {},
+    };
+    const client = clientFor(fake.addAccount().token, { transport: hiding });
+    await expect(client.listChats()).rejects.toMatchObject({ code: "unauthorized" });
   });
 
   it("a refused token does not hide the model list, and a moved list is read from v2", async () => {

@@ -316,7 +316,9 @@ async function requestJson(
   } finally {
     response.cancel();
   }
-  const ok = response.status >= 200 && response.status < 300;
+  // Some gateways hide the real status behind a 200 and name it in this header (§4.6, S1).
+  const hidden = Number.parseInt(response.headers["x-actual-status-code"] ?? "", 10);
+  const ok = response.status >= 200 && response.status < 300 && !(hidden >= 400);
   const json = tryParseJson(text);
   if (!ok || json === undefined || looksLikeHtml(text)) {
     // Some calls (a parse request, a deletion) answer a success with nothing or a bare "OK";

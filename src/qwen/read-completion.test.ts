@@ -405,10 +405,11 @@ describe("bodies that are not a normal stream", () => {
     [502, { "content-type": "text/html" }, "<html><body>Bad gateway</body></html>", "upstream_error"],
     [504, { "content-type": "text/html" }, "<html>alibaba-ga</html>", "upstream_error"],
     [404, {}, '{"detail":"Not Found"}', "not_found"],
+    [200, { "x-actual-status-code": "429", "retry-after": "30" }, '{"detail":"slow down"}', "rate_limited"],
   ])("HTTP %i is classified", async (status, headers, body, code) => {
     const { error } = await replay([utf8(body)], { status, headers });
     expect(error?.code).toBe(code);
     expect(error?.upstreamStatus).toBe(status);
-    if (status === 429) expect(error?.retryAfterMs).toBe(30_000);
+    if (code === "rate_limited") expect(error?.retryAfterMs).toBe(30_000);
   });
 });

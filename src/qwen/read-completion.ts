@@ -23,7 +23,8 @@ const RELEASE_WAIT_MS = 2_000;
 export async function* readCompletion(response: TransportResponse): AsyncGenerator<QwenEvent> {
   const finished = { rest: undefined as AsyncIterator<Uint8Array> | undefined };
   try {
-    if (response.status < 200 || response.status >= 300) {
+    const hidden = Number.parseInt(response.headers["x-actual-status-code"] ?? "", 10);
+    if (response.status < 200 || response.status >= 300 || hidden >= 400) {
       const text = (await readBodyText(response.body, MAX_ERROR_BYTES)).text;
       throw classifyHttpFailure(response.status, response.headers, text);
     }
