@@ -143,7 +143,10 @@ async function dispatch(context: RequestContext): Promise<void> {
   // The gateway in front of the API hands every client a session cookie, as Aliyun's does
   // (`acw_tc`, §2.4); clients may send it back or not, nothing here depends on it.
   if (context.path.startsWith("/api/") && !readCookie(context.request, "acw_tc")) {
-    response.setHeader("set-cookie", `acw_tc=${randomBytes(16).toString("hex")}; Path=/; HttpOnly; Max-Age=1800`);
+    response.setHeader(
+      "set-cookie",
+      `acw_tc=${randomBytes(16).toString("hex")}; Path=/; HttpOnly; Max-Age=1800`,
+    );
   }
   // The anti-bot wall stands in front of routing and authentication alike (§2.5).
   if (context.browserSurface.blocks(context.path, readCookie(context.request, clearanceCookieName))) {
