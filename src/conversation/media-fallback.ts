@@ -29,10 +29,12 @@ export async function* withMediaFallback(
     return;
   }
   let produced = false;
+  let identified = false;
   try {
     for await (const event of events) {
       if (event.type === "image" || event.type === "video-task" || event.type === "text-delta")
         produced = true;
+      if (event.type === "response-created") identified = true;
       yield event;
     }
     return;
@@ -42,13 +44,20 @@ export async function* withMediaFallback(
     if (produced || !unreadable) throw error;
     const found = await lookUp(options).catch(() => undefined);
     if (!found) throw error;
-    yield* found;
+    // The reply's id lets the next turn continue this upstream chat.
+    if (!identified && found.messageId) {
+      yield { type: "response-created", responseId: found.messageId, parentId: null };
+    }
+    yield* found.events;
   }
 }
 
-async function lookUp(options: MediaFallbackOptions): Promise<QwenEvent[] | undefined> {
+async function lookUp(
+  options: MediaFallbackOptions,
+): Promise<{ events: QwenEvent[]; messageId?: string } | undefined> {
   const media = mediaInChatDetail(await options.client.getChat(options.chatId, { signal: options.signal }));
-  if (media.taskId) return [{ type: "video-task", taskId: media.taskId }];
+  const { messageId } = media;
+  if (media.taskId) return { events: [{ type: "video-task", taskId: media.taskId }], messageId };
   if (media.urls.length === 0) return undefined;
   // A video is answered with its URL, as a finished task is; images as images.
   const events: QwenEvent[] =
@@ -56,5 +65,5 @@ async function lookUp(options: MediaFallbackOptions): Promise<QwenEvent[] | unde
       ? [{ type: "text-delta", text: media.urls[0]! }]
       : media.urls.map((url): QwenEvent => ({ type: "image", url }));
   events.push({ type: "finish", reason: "stop" });
-  return events;
+  return { events, messageId };
 }

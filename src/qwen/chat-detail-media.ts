@@ -6,9 +6,11 @@ export interface ChatDetailMedia {
   taskId?: string;
   /** Signed media URLs on Qwen's CDN, in the order they appear. */
   urls: string[];
+  /** The assistant message's id: the reply's id, the parent of the next turn. */
+  messageId?: string;
 }
 
-const MEDIA_URL = /https:\/\/[^\s"'<>()\\]+\/output\/[^\s"'<>()\\]+\?key=[^\s"'<>()\\]+/g;
+const MEDIA_URL = /https?:\/\/[^\s"'<>()\\]+\/output\/[^\s"'<>()\\]+\?key=[^\s"'<>()\\]+/g;
 
 /**
  * Scans `GET /api/v2/chats/<id>` for the last assistant message's media, the fallback the
@@ -25,6 +27,8 @@ export function mediaInChatDetail(detail: Record<string, unknown>): ChatDetailMe
   const last = messages.at(-1);
   if (!last) return { urls: [] };
   const found: ChatDetailMedia = { urls: [] };
+  const messageId = asString(asRecord(last)?.id);
+  if (messageId) found.messageId = messageId;
   walk(last, (key, value) => {
     if (key === "task_id" && typeof value === "string" && value !== "") found.taskId ??= value;
     if (typeof value === "string") {

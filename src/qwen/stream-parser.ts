@@ -265,7 +265,7 @@ export class QwenStreamParser {
 }
 
 /** Signed media URLs on Qwen's CDN (`…/output/…?key=…`), the shape every generated file has. */
-const MEDIA_URL = /https:\/\/[^\s"'<>()]+\/output\/[^\s"'<>()]+\?key=[^\s"'<>()]+/g;
+const MEDIA_URL = /https?:\/\/[^\s"'<>()]+\/output\/[^\s"'<>()]+\?key=[^\s"'<>()]+/g;
 
 function mediaUrlsIn(text: string): string[] {
   return text.match(MEDIA_URL) ?? [];

@@ -81,7 +81,9 @@ export function handleChatDetail(context: RequestContext, chatId: string): void 
     models: chat.models,
     chat: {
       history: {
-        messages: inMap ? Object.fromEntries(chat.messages.map((message, index) => [message.id, wire[index]])) : {},
+        messages: inMap
+          ? Object.fromEntries(chat.messages.map((message, index) => [message.id, wire[index]]))
+          : {},
         currentId: lastMessage?.id ?? null,
       },
       models: chat.models,

@@ -40,14 +40,26 @@ export async function handleCompletion(context: RequestContext): Promise<void> {
     return;
   }
   const completion = validation.value;
+  // Only media replies can come back without their media; other requests leave it for them.
+  const isMediaWithoutId = (candidate: FakeScenario) => candidate.kind === "media-without-id";
   if (completion.chatType === "t2v") {
-    answerVideoTask(context, completion);
+    const scenario = context.scenarios.take("stream", "completions", accountId, isMediaWithoutId);
+    answerVideoTask(context, completion, scenario?.kind === "media-without-id" ? scenario : null);
     return;
   }
-  const scenario = context.scenarios.take("stream", "completions", accountId);
+  const scenario = context.scenarios.take(
+    "stream",
+    "completions",
+    accountId,
+    (candidate) => !isMediaWithoutId(candidate) || completion.chatType === "t2i",
+  );
   const content = buildReplyContent(completion);
   if (scenario?.kind === "json-completion") {
     answerWithJson(context, completion, content, scenario.shape ?? "choices");
+    return;
+  }
+  if (scenario?.kind === "media-without-id") {
+    await answerImageWithoutUrl(context, completion, content, scenario);
     return;
   }
   // An empty stream never shows a response id, so the turn must not become a usable parent.
@@ -77,13 +89,10 @@ function planFor(
   scenario: FakeScenario | null,
 ): PlannedEvent[] {
   if (completion.chatType === "t2i") {
-    const accountId = context.auth.accountId as string;
-    const path = `/output/${accountId}/t2i/${identity.responseId}/${Date.now()}.png`;
-    context.state.mediaAssets.set(path, { accountId, kind: "png" });
     return buildImagePlan({
       ...identity,
       phaseMode: completion.phaseMode,
-      imageUrl: `${context.baseUrl}${path}?key=${context.state.issueMediaKey(accountId)}`,
+      imageUrl: generateImage(context, identity.responseId),
       width: completion.imageSize.width,
       height: completion.imageSize.height,
     });
@@ -97,6 +106,51 @@ function planFor(
     answerless: scenario?.kind === "no-answer",
     random: context.createRandom(),
   });
+}
+
+/** Stores a generated image for the requesting account and returns its signed URL. */
+function generateImage(context: RequestContext, responseId: string): string {
+  const accountId = context.auth.accountId as string;
+  const path = `/output/${accountId}/t2i/${responseId}/${Date.now()}.png`;
+  context.state.mediaAssets.set(path, { accountId, kind: "png" });
+  return `${context.baseUrl}${path}?key=${context.state.issueMediaKey(accountId)}`;
+}
+
+/**
+ * The `media-without-id` scenario for t2i: the stream says the image phase finished but never
+ * sends the URL. The chat detail still shows the image unless `detail` is "none".
+ */
+async function answerImageWithoutUrl(
+  context: RequestContext,
+  completion: ValidCompletion,
+  content: ReplyContent,
+  scenario: Extract<FakeScenario, { kind: "media-without-id" }>,
+): Promise<void> {
+  const turn = recordTurn(context, completion, content);
+  const identity: StreamIdentity = {
+    chatId: completion.chat.id,
+    responseId: turn.assistant.id,
+    userMessageId: turn.user.id,
+  };
+  if ((scenario.detail ?? "media") === "media") {
+    const imageUrl = generateImage(context, identity.responseId);
+    const { width, height } = completion.imageSize;
+    turn.assistant.content = imageUrl;
+    turn.assistant.contentList.push({
+      phase: "image_gen",
+      content: imageUrl,
+      status: "finished",
+      extra: { output_image_hw: [[height, width]] },
+    });
+  }
+  const plan = buildImagePlan({
+    ...identity,
+    phaseMode: completion.phaseMode,
+    imageUrl: "",
+    width: completion.imageSize.width,
+    height: completion.imageSize.height,
+  }).filter((event) => event.kind !== "answer");
+  await runStream({ context, plan, scenario: null, responseId: identity.responseId, onAnswerText: () => {} });
 }
 
 interface RecordedTurn {
@@ -195,9 +249,29 @@ function answerWithJson(
   });
 }
 
-function answerVideoTask(context: RequestContext, completion: ValidCompletion): void {
+/**
+ * t2v (`stream:false`): a task is created and its id answered as JSON (§4.6). Under the
+ * `media-without-id` scenario the answer carries no `extra.wanx`; the chat detail still has
+ * the task id unless `detail` is "none" (then no task exists at all).
+ */
+function answerVideoTask(
+  context: RequestContext,
+  completion: ValidCompletion,
+  scenario: Extract<FakeScenario, { kind: "media-without-id" }> | null,
+): void {
   const accountId = context.auth.accountId as string;
   const turn = recordTurn(context, completion, buildReplyContent(completion));
+  const answer = (extra: Record<string, unknown>) =>
+    sendSuccess(context.response, {
+      message_id: turn.assistant.id,
+      parent_id: turn.user.id,
+      model: completion.model.id,
+      messages: [{ role: "assistant", content: "", extra }],
+    });
+  if (scenario && scenario.detail === "none") {
+    answer({});
+    return;
+  }
   const taskId = randomUUID();
   const path = `/output/${accountId}/t2v/${taskId}/video.mp4`;
   context.state.mediaAssets.set(path, { accountId, kind: "mp4" });
@@ -208,10 +282,5 @@ function answerVideoTask(context: RequestContext, completion: ValidCompletion): 
     videoUrl: `${context.baseUrl}${path}?key=${context.state.issueMediaKey(accountId)}`,
   });
   turn.assistant.extra = { wanx: { task_id: taskId } };
-  sendSuccess(context.response, {
-    message_id: turn.assistant.id,
-    parent_id: turn.user.id,
-    model: completion.model.id,
-    messages: [{ role: "assistant", content: "", extra: { wanx: { task_id: taskId } } }],
-  });
+  answer(scenario ? {} : { wanx: { task_id: taskId } });
 }
