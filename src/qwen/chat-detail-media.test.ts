@@ -58,6 +58,17 @@ describe.each(shapes)("mediaInChatDetail, history as %s", (_name, shape) => {
     expect(mediaInChatDetail(detail)).toEqual({ taskId: "task-1", urls: [], messageId: "a1" });
   });
 
+  it("follows history.currentId to the current reply, when the detail names one", () => {
+    const detail = shape([
+      user("u1"),
+      assistant("a1", { content: IMAGE }),
+      assistant("a2", { content: IMAGE_2 }),
+    ]);
+    const chat = (detail as { chat: { history: Record<string, unknown> } }).chat;
+    chat.history = { ...chat.history, currentId: "a1" };
+    expect(mediaInChatDetail(detail)).toMatchObject({ urls: [IMAGE], messageId: "a1" });
+  });
+
   it("finds a plain-http media URL too (an upstream reached over http)", () => {
     const local = "http://127.0.0.1:8080/output/u1/t2i/r1/1.png?key=abc";
     const detail = shape([user("u1"), assistant("a1", { content: local })]);

@@ -24,7 +24,10 @@ export function mediaInChatDetail(detail: Record<string, unknown>): ChatDetailMe
   const messages = [...listed, ...mapped].filter(
     (message) => asString(asRecord(message)?.role) === "assistant",
   );
-  const last = messages.at(-1);
+  // The map shape names the current reply (after a regeneration it need not be the last).
+  const currentId = asString(asRecord(chat.history)?.currentId);
+  const current = messages.find((message) => currentId !== undefined && asRecord(message)?.id === currentId);
+  const last = current ?? messages.at(-1);
   if (!last) return { urls: [] };
   const found: ChatDetailMedia = { urls: [] };
   const messageId = asString(asRecord(last)?.id);
