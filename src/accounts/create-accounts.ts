@@ -5,8 +5,8 @@ import { AutoTransport } from "../transport/auto.js";
 import { BrowserTransport } from "../transport/browser.js";
 import { DirectTransport } from "../transport/direct.js";
 import type { Transport } from "../transport/transport.js";
-import { loadAccountRecords } from "./account-files.js";
-import { type Account, AccountPool } from "./account-pool.js";
+import { type AccountRecord, loadAccountRecords } from "./account-files.js";
+import { type Account, AccountPool, accountIdFor } from "./account-pool.js";
 import { readAccountState, writeAccountState } from "./account-state-file.js";
 import { TokenKeeper } from "./token-keeper.js";
 
@@ -15,6 +15,13 @@ export interface Accounts {
   /** Undefined with QWEN_TRANSPORT=direct. */
   browsers: BrowserManager | undefined;
   keeper: TokenKeeper;
+  /**
+   * Starts following the saved accounts, so `accounts add|remove|enable|disable` and `login`
+   * take effect in a running server within `intervalMs`.
+   */
+  watchRecords(intervalMs?: number): void;
+  /** Applies the saved accounts now: new and enabled ones join, removed and disabled ones leave. */
+  syncRecords(): void;
   close(): Promise<void>;
 }
 
@@ -95,10 +102,37 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
       (account.transport instanceof AutoTransport && account.transport.onBrowserPath),
   });
   // Accounts saved by `login` / `accounts add` first, then those given in the environment.
-  for (const record of loadAccountRecords(config.dataDir)) {
-    if (!record.disabled) pool.addToken(record.token, record.source, record.label, record.cookies);
-  }
+  const fromRecords = new Set<string>();
+  // Accounts given in the environment stay whatever the files say.
+  const environmentIds = new Set(config.qwenTokens.map((token) => accountIdFor(token)));
+  let started = false;
+  const syncRecords = () => {
+    const wanted = new Map<string, AccountRecord>();
+    for (const record of loadAccountRecords(config.dataDir))
+      if (!record.disabled) wanted.set(record.id, record);
+    for (const record of wanted.values()) {
+      const existing = pool.get(record.id);
+      if (!existing) {
+        pool.addToken(record.token, record.source, record.label, record.cookies);
+        if (started) logger?.info({ account: record.id }, "account added");
+      } else if (existing.token !== record.token) {
+        pool.updateToken(record.id, record.token);
+      }
+      fromRecords.add(record.id);
+    }
+    for (const id of [...fromRecords]) {
+      if (wanted.has(id)) continue;
+      fromRecords.delete(id);
+      if (environmentIds.has(id)) continue;
+      pool.remove(id);
+      void browsers?.close(id);
+      logger?.info({ account: id }, "account removed or disabled");
+    }
+  };
+  syncRecords();
+  started = true;
   for (const token of config.qwenTokens) pool.addToken(token, "env");
+  let watcher: NodeJS.Timeout | undefined;
 
   keeper = new TokenKeeper({
     pool,
@@ -111,7 +145,19 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
     pool,
     browsers,
     keeper,
+    syncRecords,
+    watchRecords: (intervalMs = 5_000) => {
+      watcher ??= setInterval(() => {
+        try {
+          syncRecords();
+        } catch (error) {
+          logger?.warn({ err: error }, "could not read the saved accounts");
+        }
+      }, intervalMs);
+      watcher.unref();
+    },
     close: async () => {
+      if (watcher) clearInterval(watcher);
       keeper?.stop();
       writeAccountState(config.dataDir, pool.snapshot());
       await pool.close();

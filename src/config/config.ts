@@ -81,6 +81,8 @@ const ConfigSchema = z.object({
   /** Least time between two request starts on one account, ms, plus random jitter. */
   accountMinGapMs: z.coerce.number().int().nonnegative().default(1000),
   accountGapJitterMs: z.coerce.number().int().nonnegative().default(500),
+  /** How often saved accounts are re-read, so CLI changes reach a running server, ms. */
+  accountsReloadMs: z.coerce.number().int().positive().default(5_000),
   /** Requests that may wait for a free account, and how long each may wait, ms. */
   queueLimit: z.coerce.number().int().positive().default(500),
   queueTimeoutMs: z.coerce.number().int().positive().default(60_000),
@@ -130,6 +132,7 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   accountConcurrency: "ACCOUNT_CONCURRENCY",
   accountMinGapMs: "ACCOUNT_MIN_GAP_MS",
   accountGapJitterMs: "ACCOUNT_GAP_JITTER_MS",
+  accountsReloadMs: "ACCOUNTS_RELOAD_MS",
   queueLimit: "QUEUE_LIMIT",
   queueTimeoutMs: "QUEUE_TIMEOUT_MS",
 };

@@ -108,6 +108,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = buildApp(context);
   await app.listen({ port: config.port, host: config.host });
   context.accountsRuntime.keeper.start();
+  context.accountsRuntime.watchRecords(config.accountsReloadMs);
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
