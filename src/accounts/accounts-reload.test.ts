@@ -42,12 +42,10 @@ async function waitForAccounts(wanted: string[]): Promise<void> {
 }
 
 const ask = () =>
-  proxy
-    .client()
-    .chat.completions.create({
-      model: "qwen3.7-plus",
-      messages: [{ role: "user", content: "are you there?" }],
-    });
+  proxy.client().chat.completions.create({
+    model: "qwen3.7-plus",
+    messages: [{ role: "user", content: "are you there?" }],
+  });
 
 describe("saved accounts in a running server", () => {
   it("an account saved while it runs starts serving, a disabled one stops, an enabled one returns", async () => {
