@@ -32,8 +32,17 @@ export interface TurnRequest {
   size?: QwenAspectRatio;
   /** Where the client wants the answer cut (OpenAI `stop`, `max_tokens`). */
   limits?: OutputLimits;
+  /**
+   * Makes an attachment of an earlier message usable (downloads or checks it, as for a new
+   * message). With it, a folded history carries its latest files along, so the model still
+   * sees an image the conversation talks about after a move to a new upstream chat.
+   */
+  prepareHistoryAttachment?: (ref: string, signal?: AbortSignal) => Promise<string>;
   signal?: AbortSignal;
 }
+
+/** Earlier files a folded turn carries along: enough for "that picture", not the whole album. */
+const MAX_CARRIED_ATTACHMENTS = 4;
 
 /** The pause before a transient failure is tried again (what S2 and S4 wait, §4.6). */
 const TRANSIENT_RETRY_DELAY_MS = 800;
@@ -172,7 +181,13 @@ export class ConversationService {
             ? binding!.upstreamChatId
             : await this.#createUpstreamChat(account, chatId, request);
           const text = continuing ? request.message.text : foldHistory(history, request.message);
-          const attached = await this.#uploads.prepare(request.message.attachments, account, request.signal);
+          const carried = continuing ? [] : await this.#carriedAttachments(history, request);
+          const attached = await this.#uploads.prepare(
+            // The same file twice (an image the client sends with every turn) goes once.
+            [...new Set([...carried, ...request.message.attachments])],
+            account,
+            request.signal,
+          );
           const stream = account.client.streamCompletion(
             {
               chatId: upstreamChatId,
@@ -256,6 +271,30 @@ export class ConversationService {
     } finally {
       release();
     }
+  }
+
+  /**
+   * The latest attachments of the earlier messages (at most MAX_CARRIED_ATTACHMENTS), made
+   * usable again for a folded turn. One that cannot be (a URL that is gone) is left out: the
+   * folded text still names it.
+   */
+  async #carriedAttachments(history: readonly TurnMessage[], request: TurnRequest): Promise<string[]> {
+    const prepare = request.prepareHistoryAttachment;
+    if (!prepare) return [];
+    const refs = history.flatMap((message) => message.attachments).slice(-MAX_CARRIED_ATTACHMENTS);
+    const carried: string[] = [];
+    for (const ref of refs) {
+      try {
+        carried.push(await prepare(ref, request.signal));
+      } catch (error) {
+        if (request.signal?.aborted) throw error;
+        this.#logger?.warn(
+          { err: error },
+          "an earlier attachment could not be carried into the folded history",
+        );
+      }
+    }
+    return carried;
   }
 
   async #createUpstreamChat(account: Account, chatId: string, request: TurnRequest): Promise<string> {

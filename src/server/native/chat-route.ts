@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
+  historyAttachmentPreparer,
   ingestAttachments,
   readChatId,
   resolveModel,
@@ -35,6 +36,7 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
         chatId,
         newChatName: message.text.trim().slice(0, 60) || "New chat",
         size: readAspectRatio(body.size),
+        prepareHistoryAttachment: historyAttachmentPreparer(context),
         signal,
       },
       "chatId",

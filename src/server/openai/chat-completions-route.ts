@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
+  historyAttachmentPreparer,
   ingestAttachments,
   readChatId,
   resolveModel,
@@ -51,6 +52,7 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
       chatId,
       newChatName: "OpenAI API Chat",
       size: readAspectRatio(body.size),
+      prepareHistoryAttachment: historyAttachmentPreparer(context),
       limits: outputLimits(body),
       signal,
     },
