@@ -7,9 +7,9 @@ import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js"
 import type { UpstreamChatReserve } from "./chat-reserve.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { withMediaFallback } from "./media-fallback.js";
+import { isMediaChatType, withMediaFallback } from "./media-fallback.js";
 import type { ModelSelection } from "./model-selection.js";
-import { applyOutputLimits, type LimitState, type OutputLimits } from "./output-limits.js";
+import { applyOutputLimits, hasOutputLimits, type LimitState, type OutputLimits } from "./output-limits.js";
 import { ReplyRecorder } from "./reply-recorder.js";
 import { hashHistory, storedHistory, type TurnMessage } from "./turn-message.js";
 import { waitForVideo } from "./wait-for-video.js";
@@ -203,13 +203,18 @@ export class ConversationService {
             { signal: request.signal },
           );
           const limited: LimitState = {};
-          const media = withMediaFallback(stream, {
-            client: account.client,
-            chatId: upstreamChatId,
-            chatType: request.selection.chatType,
-            signal: request.signal,
-          });
-          for await (const event of applyOutputLimits(media, request.limits ?? {}, limited)) {
+          // Each stage is a hop per event: only the ones this turn needs are put in the way.
+          let events: AsyncIterable<QwenEvent> = stream;
+          if (isMediaChatType(request.selection.chatType)) {
+            events = withMediaFallback(events, {
+              client: account.client,
+              chatId: upstreamChatId,
+              chatType: request.selection.chatType,
+              signal: request.signal,
+            });
+          }
+          if (hasOutputLimits(request.limits)) events = applyOutputLimits(events, request.limits, limited);
+          for await (const event of events) {
             if (event.type === "video-task") {
               for await (const videoEvent of this.#video(account, event.taskId, request.signal)) {
                 await recorder.record(videoEvent);

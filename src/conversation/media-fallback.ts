@@ -15,6 +15,10 @@ export interface MediaFallbackOptions {
 /** Chat types whose reply is a generated file rather than text. */
 const MEDIA_CHAT_TYPES: ReadonlySet<string> = new Set(["t2i", "t2v", "image_edit"]);
 
+export function isMediaChatType(chatType: QwenChatType): boolean {
+  return MEDIA_CHAT_TYPES.has(chatType);
+}
+
 /**
  * A media reply that came back without its task id or URL (some accounts get empty video
  * answers, §4.5) is looked up in the upstream chat's detail, as the sources do, before it

@@ -13,6 +13,14 @@ export interface LimitState {
   cut?: "stop" | "length";
 }
 
+/** Whether the client set any limit at all (if not, the reply needs no filtering). */
+export function hasOutputLimits(limits: OutputLimits | undefined): limits is OutputLimits {
+  return (
+    limits !== undefined &&
+    (limits.maxTokens !== undefined || (limits.stop ?? []).some((stop) => stop !== ""))
+  );
+}
+
 /** About four characters a token: only used when upstream sends no usage. */
 const CHARACTERS_PER_TOKEN = 4;
 
