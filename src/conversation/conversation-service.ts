@@ -260,6 +260,15 @@ export class ConversationService {
             // A thread that is gone is folded on the same account; chats reserved on an
             // account whose chats are refused are no better.
             this.#reserve?.forget(account.id);
+          } else if (
+            error.code === "empty_response" &&
+            (await account.transport.escalate?.("upstream sent an empty stream: the anti-bot wall, likely"))
+          ) {
+            // The same account, through its browser page this time.
+            this.#logger?.warn(
+              { account: account.id },
+              "empty stream on plain HTTP; retrying through the browser",
+            );
           } else if (error.code !== "timeout" && !error.accountFault && transientRetries++ === 0) {
             // A passing upstream fault ("Internal error", a 5xx, a cut connection) gets one
             // more try after a pause, on this account too (the only one, for many users). A

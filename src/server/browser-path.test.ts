@@ -50,6 +50,25 @@ describe("behind the bot wall", () => {
     expect(harness.fake.pageLoads).toBeGreaterThan(0);
   });
 
+  it("an empty stream over plain HTTP (created, finished, nothing in it) is retried through the page", async () => {
+    const proxy = await harness.startProxy({
+      tokens: [harness.accounts[0]!.token],
+      config: { transport: "auto", browserStickyMs: 60_000 },
+    });
+    harness.fake.clearRequests();
+    harness.fake.setScenario({ kind: "no-answer" }, { times: 1 });
+    const completion = await proxy.client().chat.completions.create({
+      model: "qwen3.7-plus",
+      messages: [{ role: "user", content: "empty first" }],
+    });
+    expect(completion.choices[0]?.message.content).toContain("You said: «empty first»");
+    const completions = requestsTo("/api/v2/chat/completions");
+    expect(completions).toHaveLength(2);
+    expect(completions[0]?.headers.cookie ?? "").not.toContain("acw_sc__v3");
+    expect(completions[1]?.headers.cookie).toContain("acw_sc__v3");
+    harness.fake.clearScenario();
+  });
+
   it("stays on the page for a while: the next request goes there without a direct try", async () => {
     harness.fake.setBotWall(true);
     harness.fake.clearRequests();

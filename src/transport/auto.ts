@@ -54,6 +54,22 @@ export class AutoTransport implements Transport {
     return browser.request(request);
   }
 
+  /**
+   * An answer that only reading showed to be the wall's (a stream that created a reply and
+   * finished it with nothing in it): later requests go through the page, once it started.
+   */
+  async escalate(reason: string): Promise<boolean> {
+    if (this.onBrowserPath) return false;
+    try {
+      await this.#getBrowser();
+    } catch {
+      return false;
+    }
+    this.#browserUntil = this.#now() + this.#stickyMs;
+    this.#options.onFallback?.(reason);
+    return true;
+  }
+
   async close(): Promise<void> {
     const browser = this.#browser;
     this.#browser = undefined;

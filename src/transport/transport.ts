@@ -33,5 +33,11 @@ export interface Transport {
   readonly kind: "direct" | "browser" | "auto";
   /** Throws QwenError (network_error, timeout, aborted) when no response arrives. */
   request(request: TransportRequest): Promise<TransportResponse>;
+  /**
+   * The caller found, after reading an answer, that the wall was in the way (an empty stream
+   * with a valid token, §2.5): move to the way around it if there is one. True when the next
+   * request will take another way.
+   */
+  escalate?(reason: string): Promise<boolean>;
   close(): Promise<void>;
 }
