@@ -92,6 +92,12 @@ const ConfigSchema = z.object({
   allowPrivateUrls: boolean.default(false),
   /** How long downloading an attachment may take, ms. */
   downloadTimeoutMs: z.coerce.number().int().positive().default(20_000),
+  /** Stored files no chat refers to are deleted this long after they were stored, ms; 0 keeps them. */
+  unusedFilesTtlMs: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(24 * 3_600_000),
   /** How long shutdown waits for running streams, ms. */
   shutdownGraceMs: z.coerce.number().int().nonnegative().default(10_000),
 });
@@ -129,6 +135,7 @@ const ENVIRONMENT: Record<keyof ConfigInput, string> = {
   allowPrivateUrls: "ALLOW_PRIVATE_URLS",
   prewarmChats: "PREWARM_CHATS",
   downloadTimeoutMs: "DOWNLOAD_TIMEOUT_MS",
+  unusedFilesTtlMs: "UNUSED_FILES_TTL_MS",
   accountConcurrency: "ACCOUNT_CONCURRENCY",
   accountMinGapMs: "ACCOUNT_MIN_GAP_MS",
   accountGapJitterMs: "ACCOUNT_GAP_JITTER_MS",

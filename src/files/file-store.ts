@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** A file the proxy keeps, so it can be uploaded to whichever account a chat ends up on. */
@@ -28,6 +28,35 @@ export class FileStore {
 
   constructor(dataDir: string) {
     this.#root = join(dataDir, "files");
+    // Files kept from earlier runs are found again by their bytes, not stored a second time.
+    for (const meta of this.list()) this.#bySha.set(`${meta.sha256}:${meta.name}`, meta.id);
+  }
+
+  /** Every stored file's description (unreadable entries are skipped). */
+  list(): StoredFile[] {
+    if (!existsSync(this.#root)) return [];
+    const files: StoredFile[] = [];
+    for (const entry of readdirSync(this.#root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !UUID.test(entry.name)) continue;
+      try {
+        files.push(JSON.parse(readFileSync(join(this.#root, entry.name, "meta.json"), "utf8")) as StoredFile);
+      } catch {
+        // A half-written entry (a crash between its two files) has no meta to read.
+      }
+    }
+    return files;
+  }
+
+  /** Deletes a stored file; false when there was none. */
+  remove(id: string): boolean {
+    if (!UUID.test(id)) return false;
+    const directory = join(this.#root, id.toLowerCase());
+    if (!existsSync(directory)) return false;
+    const meta = this.meta(id);
+    rmSync(directory, { recursive: true, force: true });
+    if (meta) this.#bySha.delete(`${meta.sha256}:${meta.name}`);
+    for (const [url, fileId] of this.#byUrl) if (fileId === id) this.#byUrl.delete(url);
+    return true;
   }
 
   save(bytes: Uint8Array, input: { name: string; contentType: string; source: string }): StoredFile {

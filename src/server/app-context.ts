@@ -8,6 +8,7 @@ import type { TurnMessage } from "../conversation/turn-message.js";
 import type { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { ServiceError } from "../errors.js";
 import type { AccountUploads } from "../files/account-uploads.js";
+import type { FileStore } from "../files/file-store.js";
 import type { AttachmentIngest } from "../files/ingest.js";
 import type { ModelCatalogue } from "../qwen/models.js";
 import type { ChatStore } from "../store/chat-store.js";
@@ -23,6 +24,8 @@ export interface AppContext {
   upstreamCleanup: UpstreamCleanup;
   /** Attachments from clients, checked and kept. */
   ingest: AttachmentIngest;
+  /** Where those attachments are kept (DATA_DIR/files). */
+  files: FileStore;
   uploads: AccountUploads;
   reserve: UpstreamChatReserve | undefined;
   /** The accounts with their browsers and token keeper, for shutdown. */

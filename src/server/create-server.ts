@@ -9,6 +9,7 @@ import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { AccountUploads } from "../files/account-uploads.js";
 import { FileStore } from "../files/file-store.js";
 import { AttachmentIngest } from "../files/ingest.js";
+import { removeUnusedFiles } from "../files/unused-files.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
 import { readSavedModels, writeSavedModels } from "../qwen/saved-models.js";
@@ -95,6 +96,7 @@ export function createContext(config: Config): AppContext {
     reserve,
     ingest,
     uploads,
+    files,
     upstreamCleanup: new UpstreamCleanup(accounts),
     accountsRuntime: runtime,
     startedAt: Date.now(),
@@ -109,6 +111,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.listen({ port: config.port, host: config.host });
   context.accountsRuntime.keeper.start();
   context.accountsRuntime.watchRecords(config.accountsReloadMs);
+  const stopCollectingFiles = collectUnusedFiles(context, app.log);
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -119,6 +122,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       // Running streams get the grace period; then their sockets are cut.
       const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       timer.unref();
+      stopCollectingFiles();
       await app.close();
       clearTimeout(timer);
       await context.upstreamCleanup.idle();
@@ -129,6 +133,36 @@ export async function startServer(config: Config): Promise<RunningServer> {
     return closing;
   };
   return { app, context, url: `http://${host}:${port}`, close };
+}
+
+/** How often stored files are checked for ones no chat needs any more. */
+const FILE_COLLECTION_INTERVAL_MS = 6 * 3_600_000;
+
+/**
+ * Removes stored files no chat refers to once they are older than UNUSED_FILES_TTL_MS: soon
+ * after the start and then every few hours. Returns the function that stops it.
+ */
+function collectUnusedFiles(
+  context: AppContext,
+  log: { info(object: object, message: string): void; warn(object: object, message: string): void },
+): () => void {
+  const keepMs = context.config.unusedFilesTtlMs;
+  if (keepMs === 0) return () => {};
+  const run = () =>
+    removeUnusedFiles({ files: context.files, store: context.store, keepMs }).then(
+      (removed) => {
+        if (removed.length > 0) log.info({ count: removed.length }, "removed stored files no chat uses");
+      },
+      (error: unknown) => log.warn({ err: error }, "could not remove unused files"),
+    );
+  const first = setTimeout(run, 60_000);
+  const every = setInterval(run, FILE_COLLECTION_INTERVAL_MS);
+  first.unref();
+  every.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
+  };
 }
 
 /** The upstream's host as files are matched against it: with its port when it has one. */

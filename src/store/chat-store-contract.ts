@@ -470,6 +470,38 @@ export function describeChatStoreContract(
       });
     });
 
+    describe("attachmentUrls", () => {
+      it("lists every part URL of every message once, and forgets those of a deleted chat", async () => {
+        expect(await store.attachmentUrls()).toEqual(new Set());
+        const kept = await store.createChat({ name: "kept", model: "m" });
+        const doomed = await store.createChat({ name: "doomed", model: "m" });
+        const file = "file:0f6c4f8e-7a43-4a39-9f0a-c3f2b3f1f0aa";
+        await store.appendMessage(kept.id, {
+          role: "user",
+          content: "two pictures",
+          parts: [
+            { type: "text", text: "two pictures" },
+            { type: "file", url: file },
+            { type: "image", url: "https://cdn.example/cat.png" },
+          ],
+        });
+        await store.appendMessage(kept.id, { role: "assistant", content: "nice" });
+        await store.appendMessage(doomed.id, {
+          role: "user",
+          content: "same file, and another",
+          parts: [
+            { type: "file", url: file },
+            { type: "file", url: "file:3b0e2a8c-5e7b-4c59-a1a4-7d0d4bb2f6a1" },
+          ],
+        });
+        expect(await store.attachmentUrls()).toEqual(
+          new Set([file, "https://cdn.example/cat.png", "file:3b0e2a8c-5e7b-4c59-a1a4-7d0d4bb2f6a1"]),
+        );
+        await store.deleteChat(doomed.id);
+        expect(await store.attachmentUrls()).toEqual(new Set([file, "https://cdn.example/cat.png"]));
+      });
+    });
+
     describe("isolation", () => {
       it("hands out copies: changing a returned object changes nothing stored", async () => {
         const created = await store.createChat({ name: "Original", model: "m" });

@@ -113,6 +113,16 @@ export class MemoryChatStore implements ChatStore {
 
   async close(): Promise<void> {}
 
+  async attachmentUrls(): Promise<Set<string>> {
+    const urls = new Set<string>();
+    for (const chat of this.#chats.values()) {
+      for (const message of chat.messages) {
+        for (const part of message.parts ?? []) if (part.url) urls.add(part.url);
+      }
+    }
+    return urls;
+  }
+
   #require(chatId: string): ChatRecord {
     const chat = this.#chats.get(chatId);
     if (!chat) throw new Error(`Chat ${chatId} not found`);

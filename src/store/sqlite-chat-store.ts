@@ -133,6 +133,7 @@ function prepareStatements(database: Database.Database) {
       "UPDATE chats SET history_hash = ? WHERE id = ?",
     ),
     deleteChat: database.prepare<[string]>("DELETE FROM chats WHERE id = ?"),
+    selectParts: database.prepare<[], string>("SELECT parts FROM messages WHERE parts IS NOT NULL").pluck(),
     chatExists: database.prepare<[string], number>("SELECT 1 FROM chats WHERE id = ?").pluck(),
     // The next seq is computed inside the INSERT, so it cannot race with another append.
     insertMessage: database.prepare<MessageInsert>(
@@ -350,6 +351,14 @@ export class SqliteChatStore implements ChatStore {
 
   async renameChat(chatId: string, name: string): Promise<boolean> {
     return this.#statements.renameChat.run({ id: chatId, name, now: Date.now() }).changes > 0;
+  }
+
+  async attachmentUrls(): Promise<Set<string>> {
+    const urls = new Set<string>();
+    for (const text of this.#statements.selectParts.iterate()) {
+      for (const part of JSON.parse(text) as MessagePart[]) if (part.url) urls.add(part.url);
+    }
+    return urls;
   }
 
   async deleteChat(chatId: string): Promise<{ upstreamChats: UpstreamChatRef[] } | undefined> {

@@ -1,0 +1,31 @@
+import type { ChatStore } from "../store/chat-store.js";
+import type { FileStore } from "./file-store.js";
+
+export interface UnusedFilesOptions {
+  files: FileStore;
+  store: ChatStore;
+  /** A file no stored message refers to is kept this long after it was stored, ms. */
+  keepMs: number;
+  now?: number;
+}
+
+/**
+ * Deletes the stored files no chat refers to any more (their chats were deleted or cleaned
+ * up, or an upload was never used) once they are older than `keepMs`. A file a message still
+ * names is never touched. Returns the ids removed.
+ */
+export async function removeUnusedFiles(options: UnusedFilesOptions): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const inUse = new Set<string>();
+  for (const url of await options.store.attachmentUrls()) {
+    if (url.startsWith("file:")) inUse.add(url.slice("file:".length).toLowerCase());
+  }
+  const removed: string[] = [];
+  for (const file of options.files.list()) {
+    if (inUse.has(file.id.toLowerCase())) continue;
+    const storedAt = Date.parse(file.createdAt);
+    if (Number.isNaN(storedAt) || now - storedAt < options.keepMs) continue;
+    if (options.files.remove(file.id)) removed.push(file.id);
+  }
+  return removed;
+}
