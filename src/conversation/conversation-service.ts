@@ -6,6 +6,7 @@ import type { QwenAspectRatio } from "../qwen/chat-types.js";
 import type { ChatRecord, ChatStore, MessagePart } from "../store/chat-store.js";
 import type { UpstreamChatReserve } from "./chat-reserve.js";
 import { foldHistory, toUpstreamContent } from "./fold-history.js";
+import { type AnswerFormat, jsonInstruction, stripJsonFences } from "./json-answer.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { isMediaChatType, withMediaFallback } from "./media-fallback.js";
 import type { ModelSelection } from "./model-selection.js";
@@ -32,6 +33,8 @@ export interface TurnRequest {
   size?: QwenAspectRatio;
   /** Where the client wants the answer cut (OpenAI `stop`, `max_tokens`). */
   limits?: OutputLimits;
+  /** OpenAI `response_format` JSON modes: asked for in words, fences taken off the answer. */
+  answerFormat?: AnswerFormat;
   /**
    * Makes an attachment of an earlier message usable (downloads or checks it, as for a new
    * message). With it, a folded history carries its latest files along, so the model still
@@ -180,7 +183,8 @@ export class ConversationService {
           const upstreamChatId = continuing
             ? binding!.upstreamChatId
             : await this.#createUpstreamChat(account, chatId, request);
-          const text = continuing ? request.message.text : foldHistory(history, request.message);
+          const told = continuing ? request.message.text : foldHistory(history, request.message);
+          const text = request.answerFormat ? `${told}\n\n${jsonInstruction(request.answerFormat)}` : told;
           const carried = continuing ? [] : await this.#carriedAttachments(history, request);
           const attached = await this.#uploads.prepare(
             // The same file twice (an image the client sends with every turn) goes once.
@@ -213,6 +217,7 @@ export class ConversationService {
               signal: request.signal,
             });
           }
+          if (request.answerFormat) events = stripJsonFences(events);
           if (hasOutputLimits(request.limits)) events = applyOutputLimits(events, request.limits, limited);
           for await (const event of events) {
             if (event.type === "video-task") {

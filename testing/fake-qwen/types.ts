@@ -33,6 +33,8 @@ export type FakeScenario =
   | { kind: "token-revoked" }
   | { kind: "empty-stream" }
   | { kind: "no-answer" }
+  /** The model answers exactly this text (for clients that post-process answers). */
+  | { kind: "answer"; text: string }
   | { kind: "drop-mid-answer"; afterDeltas?: number }
   | { kind: "slow-chunks"; delayMs: number }
   | { kind: "json-completion"; shape?: "choices" | "data-content" }

@@ -10,7 +10,13 @@ import {
 } from "../app-context.js";
 import { clientAbortSignal } from "../client-abort.js";
 import { sendTurn } from "../send-turn.js";
-import { outputLimits, parseChatRequest, thinkingSwitch, toTurnMessages } from "./chat-request.js";
+import {
+  answerFormat,
+  outputLimits,
+  parseChatRequest,
+  thinkingSwitch,
+  toTurnMessages,
+} from "./chat-request.js";
 import { CompletionRenderer } from "./completion-renderer.js";
 
 /** The original's paths, OpenAI's, and the bare one for clients whose base URL is the host. */
@@ -54,6 +60,7 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
       size: readAspectRatio(body.size),
       prepareHistoryAttachment: historyAttachmentPreparer(context),
       limits: outputLimits(body),
+      answerFormat: answerFormat(body),
       signal,
     },
     chatIdParam,

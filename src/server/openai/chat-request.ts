@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AnswerFormat } from "../../conversation/json-answer.js";
 import type { OutputLimits } from "../../conversation/output-limits.js";
 import type { TurnMessage } from "../../conversation/turn-message.js";
 import type { MessageRole } from "../../store/chat-store.js";
@@ -26,6 +27,21 @@ export const ChatCompletionRequest = z.looseObject({
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
   // One answer per request: upstream writes one reply per message.
+  response_format: z
+    .discriminatedUnion("type", [
+      z.looseObject({ type: z.literal("text") }),
+      z.looseObject({ type: z.literal("json_object") }),
+      z.looseObject({
+        type: z.literal("json_schema"),
+        json_schema: z.looseObject({
+          name: z.string().optional(),
+          description: z.string().optional(),
+          schema: z.unknown().optional(),
+          strict: z.boolean().nullish(),
+        }),
+      }),
+    ])
+    .nullish(),
   n: z.literal(1, { error: "Only n=1 is supported: upstream writes one answer per request" }).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
@@ -162,6 +178,15 @@ export function outputLimits(request: ChatCompletionRequest): OutputLimits {
     stop: stop?.filter((item) => item !== ""),
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
   };
+}
+
+/** What `response_format` asks of the answer; undefined for plain text. */
+export function answerFormat(request: ChatCompletionRequest): AnswerFormat | undefined {
+  const format = request.response_format;
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  const { name, description, schema } = format.json_schema;
+  return { type: "json_schema", name, description, schema };
 }
 
 /** Qwen's thinking switch from the request, or undefined to follow the model name. */

@@ -53,7 +53,8 @@ export async function handleCompletion(context: RequestContext): Promise<void> {
     accountId,
     (candidate) => !isMediaWithoutId(candidate) || completion.chatType === "t2i",
   );
-  const content = buildReplyContent(completion);
+  const built = buildReplyContent(completion);
+  const content = scenario?.kind === "answer" ? { ...built, answer: scenario.text } : built;
   if (scenario?.kind === "json-completion") {
     answerWithJson(context, completion, content, scenario.shape ?? "choices");
     return;
