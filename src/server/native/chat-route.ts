@@ -42,6 +42,8 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
       "chatId",
     );
     const renderer = new CompletionRenderer(selection.requested, context.config.reasoningFormat);
+    // For the estimate when upstream reports no usage; the stored history is not counted.
+    renderer.promptCharacters = raw.text.length;
     return sendTurn(context, request, reply, turn, renderer, {
       stream: body.stream === true,
       includeUsage: false,
