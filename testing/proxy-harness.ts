@@ -175,3 +175,16 @@ export async function fetchSse(url: string, body: unknown, headers: Record<strin
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+export type ApiError = InstanceType<typeof OpenAI.APIError>;
+
+/** The SDK error a call ends with; fails the test when the call succeeds or throws something else. */
+export async function apiFailure(promise: Promise<unknown>): Promise<ApiError> {
+  const outcome = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!("error" in outcome)) throw new Error(`expected an error, got ${JSON.stringify(outcome.value)}`);
+  if (!(outcome.error instanceof OpenAI.APIError)) throw outcome.error;
+  return outcome.error;
+}

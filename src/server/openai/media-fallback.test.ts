@@ -1,15 +1,18 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RequestLogEntry } from "../../../testing/fake-qwen/types.js";
-import { type Harness, type RunningProxy, startHarness } from "../../../testing/proxy-harness.js";
+import {
+  apiFailure,
+  type Harness,
+  type RunningProxy,
+  startHarness,
+} from "../../../testing/proxy-harness.js";
 
 // Media replies that come back without their task id or URL (§4.5) are looked up in the
 // upstream chat's detail, end to end through the OpenAI SDK: the fake's `media-without-id`
 // scenario answers a t2v request with no `extra.wanx` and a t2i stream with no image, while
 // the chat detail still has them. Video tasks finish at their first poll here, so no test
 // waits for the proxy's polling interval.
-
-type ApiError = InstanceType<typeof OpenAI.APIError>;
 
 const VIDEO_MODEL = "qwen3.7-plus-video";
 const IMAGE_MODEL = "qwen3.7-plus-image";
@@ -42,16 +45,6 @@ async function isolatedProxy(): Promise<{ proxy: RunningProxy; requests: () => R
 
 function ask(client: OpenAI, model: string, content = "a wave at sunset") {
   return client.chat.completions.create({ model, messages: [{ role: "user", content }] });
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApiError> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!("error" in outcome)) throw new Error(`expected an error, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(OpenAI.APIError);
-  return outcome.error as ApiError;
 }
 
 const paths = (entries: RequestLogEntry[]) => entries.map((entry) => `${entry.method} ${entry.path}`);
@@ -122,7 +115,9 @@ describe("a video reply without its task id", () => {
 
     // The detail's newest assistant message has nothing: the first video must not come back.
     harness.fake.setScenario({ kind: "media-without-id", detail: "none" }, { times: 1 });
-    const error = await failure(client.chat.completions.create({ model: VIDEO_MODEL, messages: secondTurn }));
+    const error = await apiFailure(
+      client.chat.completions.create({ model: VIDEO_MODEL, messages: secondTurn }),
+    );
     expect(error.status).toBe(502);
 
     // Asked again: the newest assistant message has its own task, and that video is the answer.
@@ -166,7 +161,7 @@ describe("a video reply without its task id", () => {
   it("without a task id in the detail either, it is a 502, never a 200 with empty content", async () => {
     const { proxy, requests } = await isolatedProxy();
     harness.fake.setScenario({ kind: "media-without-id", detail: "none" });
-    const error = await failure(ask(proxy.client(), VIDEO_MODEL));
+    const error = await apiFailure(ask(proxy.client(), VIDEO_MODEL));
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect(error.status).toBe(502);
     expect(error.type).toBe("upstream_error");
@@ -202,7 +197,7 @@ describe("an image reply without its URL", () => {
     const { proxy } = await isolatedProxy();
     harness.fake.setScenario({ kind: "media-without-id", detail: "none" });
     // Streamed, where the failure must still be an HTTP 502 rather than a 200 that stays empty.
-    const streamed = await failure(
+    const streamed = await apiFailure(
       (async () => {
         const stream = await proxy.client().chat.completions.create({
           model: IMAGE_MODEL,

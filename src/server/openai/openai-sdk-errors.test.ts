@@ -5,13 +5,18 @@ import type {
 } from "openai/resources/chat/completions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FakeScenario } from "../../../testing/fake-qwen/types.js";
-import { type Harness, type RunningProxy, startHarness } from "../../../testing/proxy-harness.js";
+import {
+  type ApiError,
+  apiFailure,
+  type Harness,
+  type RunningProxy,
+  startHarness,
+} from "../../../testing/proxy-harness.js";
 
 // Every failure as the OpenAI SDK surfaces it: the APIError subclass, status, code and type,
 // an error body with all four keys, and the retry headers the SDK obeys. Never a 200 with an
 // empty answer.
 
-type ApiError = InstanceType<typeof OpenAI.APIError>;
 type ErrorClass = abstract new (...args: never[]) => ApiError;
 
 const BODY_LIMIT = 64 * 1024;
@@ -45,16 +50,6 @@ async function isolatedProxy(): Promise<{ proxy: RunningProxy; accountId: string
     config: { streamIdleTimeoutMs: IDLE_TIMEOUT_MS },
   });
   return { proxy, accountId: account.id };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApiError> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!("error" in outcome)) throw new Error(`expected an error, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(OpenAI.APIError);
-  return outcome.error as ApiError;
 }
 
 /** The SDK error: its class, status, code and type, and an error body with all four keys. */
@@ -123,7 +118,7 @@ describe("invalid requests (400)", () => {
   });
 
   it("a body without messages is a BadRequestError naming the field", async () => {
-    const error = await failure(client.chat.completions.create({ model: "qwen3.7-plus" } as never));
+    const error = await apiFailure(client.chat.completions.create({ model: "qwen3.7-plus" } as never));
     expectApiError(error, {
       kind: OpenAI.BadRequestError,
       status: 400,
@@ -133,7 +128,7 @@ describe("invalid requests (400)", () => {
   });
 
   it("a last message that is not from the user is a 400 naming that message's role", async () => {
-    const error = await failure(
+    const error = await apiFailure(
       create(client, {
         messages: [
           { role: "user", content: "Hi" },
@@ -145,7 +140,7 @@ describe("invalid requests (400)", () => {
   });
 
   it("an attachment of a refused type (a program as a data: URI) is a 400 unsupported_file_type", async () => {
-    const error = await failure(
+    const error = await apiFailure(
       create(client, {
         messages: [
           {
@@ -167,7 +162,7 @@ describe("invalid requests (400)", () => {
 
   it("input moderation is a 400, not an empty answer", async () => {
     harness.fake.setScenario({ kind: "moderation", where: "input" });
-    const error = await failure(create(client));
+    const error = await apiFailure(create(client));
     expectApiError(error, { kind: OpenAI.BadRequestError, status: 400, code: "content_filter" });
   });
 });
@@ -183,11 +178,11 @@ describe("authentication (401)", () => {
   });
 
   it("a wrong key is an AuthenticationError invalid_api_key that must not be retried", async () => {
-    const listed = await failure(guarded.client({ apiKey: "wrong" }).models.list());
+    const listed = await apiFailure(guarded.client({ apiKey: "wrong" }).models.list());
     expectApiError(listed, { kind: OpenAI.AuthenticationError, status: 401, code: "invalid_api_key" });
     expect(listed.headers?.get("x-should-retry")).toBe("false");
 
-    const completion = await failure(create(guarded.client({ apiKey: "wrong" })));
+    const completion = await apiFailure(create(guarded.client({ apiKey: "wrong" })));
     expectApiError(completion, { kind: OpenAI.AuthenticationError, status: 401, code: "invalid_api_key" });
   });
 
@@ -217,7 +212,7 @@ describe("authentication (401)", () => {
 
 describe("not found and too large", () => {
   it("an unknown model is a NotFoundError model_not_found", async () => {
-    const error = await failure(create(client, { model: "gpt-17-ultra" }));
+    const error = await apiFailure(create(client, { model: "gpt-17-ultra" }));
     expectApiError(error, {
       kind: OpenAI.NotFoundError,
       status: 404,
@@ -227,7 +222,7 @@ describe("not found and too large", () => {
   });
 
   it("a body over BODY_LIMIT is a 413", async () => {
-    const error = await failure(
+    const error = await apiFailure(
       create(client, { messages: [{ role: "user", content: "x".repeat(BODY_LIMIT * 2) }] }),
     );
     expectApiError(error, { kind: OpenAI.APIError, status: 413 });
@@ -241,7 +236,7 @@ describe("upstream failures", () => {
   it("rate-limited on the only account: RateLimitError 429 with retry-after", async () => {
     const { proxy, accountId } = await isolatedProxy();
     harness.fake.setScenario({ kind: "rate-limited", hours: 2 }, { accountId });
-    const error = await failure(create(proxy.client()));
+    const error = await apiFailure(create(proxy.client()));
     expectApiError(error, { kind: OpenAI.RateLimitError, status: 429 });
     const retryAfter = Number(error.headers?.get("retry-after"));
     expect(retryAfter).toBeGreaterThan(0);
@@ -249,7 +244,7 @@ describe("upstream failures", () => {
 
     // The account is now parked: the next request is told when to come back.
     harness.fake.clearScenario();
-    const parked = await failure(create(proxy.client()));
+    const parked = await apiFailure(create(proxy.client()));
     expect([429, 503]).toContain(parked.status);
     expect(Number(parked.headers?.get("retry-after"))).toBeGreaterThan(0);
   });
@@ -260,7 +255,7 @@ describe("upstream failures", () => {
   ] as Array<[string, string, FakeScenario]>)("%s is a 503 %s", async (_name, code, scenario) => {
     const { proxy, accountId } = await isolatedProxy();
     harness.fake.setScenario(scenario, { accountId });
-    const error = await failure(create(proxy.client()));
+    const error = await apiFailure(create(proxy.client()));
     expectApiError(error, { kind: OpenAI.InternalServerError, status: 503, code });
   });
 
@@ -272,7 +267,7 @@ describe("upstream failures", () => {
     ["internal-error", { kind: "internal-error" }],
   ] as Array<[string, FakeScenario]>)("%s (not streaming) is a 502", async (_name, scenario) => {
     harness.fake.setScenario(scenario);
-    const error = await failure(create(client));
+    const error = await apiFailure(create(client));
     expectApiError(error, { kind: OpenAI.InternalServerError, status: 502 });
   });
 
@@ -284,7 +279,7 @@ describe("upstream failures", () => {
     "%s (streaming) fails with a real 502 status before any 200",
     async (_name, scenario) => {
       harness.fake.setScenario(scenario);
-      const error = await failure(createStream(client).then((stream) => drain(stream)));
+      const error = await apiFailure(createStream(client).then((stream) => drain(stream)));
       expectApiError(error, { kind: OpenAI.InternalServerError, status: 502 });
     },
   );
@@ -292,17 +287,17 @@ describe("upstream failures", () => {
   it("upstream silent for longer than STREAM_IDLE_TIMEOUT_MS is a 504", async () => {
     harness.fake.setScenario({ kind: "slow-chunks", delayMs: 3000 });
     const started = Date.now();
-    const error = await failure(create(client));
+    const error = await apiFailure(create(client));
     expectApiError(error, { kind: OpenAI.InternalServerError, status: 504, code: "upstream_timeout" });
     expect(Date.now() - started).toBeLessThan(2500);
 
-    const streamed = await failure(createStream(client).then((stream) => drain(stream)));
+    const streamed = await apiFailure(createStream(client).then((stream) => drain(stream)));
     expectApiError(streamed, { kind: OpenAI.InternalServerError, status: 504 });
   });
 
   it("no account configured: 503 no_account_available, and x-should-retry: false", async () => {
     const empty = await harness.startProxy({ tokens: [] });
-    const error = await failure(create(empty.client()));
+    const error = await apiFailure(create(empty.client()));
     expectApiError(error, {
       kind: OpenAI.InternalServerError,
       status: 503,
@@ -329,7 +324,7 @@ describe("errors after the stream started", () => {
     harness.fake.setScenario({ kind: "drop-mid-answer", afterDeltas: 3 });
     const stream = await createStream(client);
     let content = "";
-    const error = await failure(
+    const error = await apiFailure(
       (async () => {
         for await (const chunk of stream) content += chunk.choices[0]?.delta.content ?? "";
       })(),
