@@ -1,12 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RequestLogEntry } from "../../../testing/fake-qwen/types.js";
-import {
-  apiFailure,
-  type Harness,
-  type RunningProxy,
-  startHarness,
-} from "../../../testing/proxy-harness.js";
+import { apiFailure, type Harness, type RunningProxy, startHarness } from "../../../testing/proxy-harness.js";
 
 // Media replies that come back without their task id or URL (§4.5) are looked up in the
 // upstream chat's detail, end to end through the OpenAI SDK: the fake's `media-without-id`
