@@ -168,6 +168,7 @@ export class ConversationService {
       let lastError: unknown;
       let refusals = 0;
       let transientRetries = 0;
+      let mediaJobAccepted = false;
 
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
         let account: Account;
@@ -179,6 +180,7 @@ export class ConversationService {
           throw error;
         }
         const continuing = binding !== undefined && binding.accountId === account.id;
+        let accepted = false;
         try {
           const upstreamChatId = continuing
             ? binding!.upstreamChatId
@@ -221,6 +223,9 @@ export class ConversationService {
           if (hasOutputLimits(request.limits)) events = applyOutputLimits(events, request.limits, limited);
           for await (const event of events) {
             if (event.type === "video-task") {
+              // A media job upstream accepted (and counts against a daily quota) is never
+              // submitted again: a failure from here on ends the turn.
+              mediaJobAccepted = true;
               for await (const videoEvent of this.#video(account, event.taskId, request.signal)) {
                 await recorder.record(videoEvent);
                 yield videoEvent;
@@ -228,7 +233,10 @@ export class ConversationService {
               continue;
             }
             await recorder.record(event);
-            if (event.type === "response-created") state.responseId = event.responseId;
+            if (event.type === "response-created") {
+              state.responseId = event.responseId;
+              accepted = true;
+            }
             yield event;
           }
           this.#accounts.reportSuccess(account);
@@ -249,6 +257,7 @@ export class ConversationService {
           const refusedAgain = error instanceof QwenError && error.code === "moderation" && ++refusals > 1;
           const retry =
             !refusedAgain &&
+            !mediaJobAccepted &&
             !recorder.visible &&
             error instanceof QwenError &&
             error.retryable &&
@@ -274,7 +283,14 @@ export class ConversationService {
               { account: account.id },
               "empty stream on plain HTTP; retrying through the browser",
             );
-          } else if (error.code !== "timeout" && !error.accountFault && transientRetries++ === 0) {
+          } else if (
+            error.code !== "timeout" &&
+            !error.accountFault &&
+            // Once upstream accepted the request it may be running it: only another account
+            // may take the turn over (as before), never this one a second time.
+            !accepted &&
+            transientRetries++ === 0
+          ) {
             // A passing upstream fault ("Internal error", a 5xx, a cut connection) gets one
             // more try after a pause, on this account too (the only one, for many users). A
             // timeout has cost the user its whole length already: it moves on.

@@ -83,6 +83,14 @@ describe("HTTP failures", () => {
     expect(classifyHttpFailure(429, { "retry-after": "60" }, body).retryAfterMs).toBe(60_000);
     expect(classifyHttpFailure(429, {}, body).retryAfterMs).toBe(60_000);
     expect(classifyHttpFailure(429, {}, "").retryAfterMs).toBe(60_000);
+    // The daily quota message without num: no short wait (the pool parks it for a day).
+    expect(
+      classifyHttpFailure(
+        429,
+        {},
+        '{"code":"RateLimited","detail":"You\'ve reached the upper limit for today\'s usage."}',
+      ).retryAfterMs,
+    ).toBeUndefined();
     const hours = classifyHttpFailure(429, {}, '{"code":"RateLimited","detail":"wait","num":2}');
     expect(hours.retryAfterMs).toBe(2 * 3_600_000);
     expect(

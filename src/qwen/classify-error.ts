@@ -174,8 +174,13 @@ export function classifyHttpFailure(
 
   if (effective === 429) {
     // The header is the most precise word; then `num` hours; a bare 429 is a short burst limit.
+    // A RateLimited body without `num` is the daily quota message: the account pool's default
+    // (a day) applies; only a 429 that says nothing at all is a short burst limit.
+    const quotaBody = business?.code === "rate_limited" && business.upstreamCode !== undefined;
     const retryAfterMs =
-      parseRetryAfter(headers["retry-after"]) ?? business?.retryAfterMs ?? BARE_429_RETRY_MS;
+      parseRetryAfter(headers["retry-after"]) ??
+      business?.retryAfterMs ??
+      (quotaBody ? undefined : BARE_429_RETRY_MS);
     return new QwenError("rate_limited", business?.message ?? "The Qwen account is rate-limited (HTTP 429)", {
       ...base,
       upstreamCode: business?.upstreamCode,

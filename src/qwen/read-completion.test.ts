@@ -116,6 +116,16 @@ describe("recorded streams", () => {
     expect(error).toBeUndefined();
     expect(events.filter((event) => event.type === "image")).toEqual([{ type: "image", url }]);
     expect(types(events).at(-1)).toBe("finish");
+    // A CDN URL the model writes in its answer is text, not an image.
+    const cited = [
+      `data: ${JSON.stringify({ choices: [{ delta: { content: `See ${url}`, phase: "answer", status: "typing" } }] })}`,
+      `data: ${JSON.stringify({ choices: [{ delta: { content: "", phase: "answer", status: "finished" } }] })}`,
+    ];
+    const answered = await replay([toWire(cited)]);
+    expect(types(answered.events).filter((type) => type === "image" || type === "finish")).toEqual([
+      "finish",
+    ]);
+    expect(textOf(answered.events)).toBe(`See ${url}`);
     // Other text in an unknown phase is still not the answer.
     const chatter = [
       `data: ${JSON.stringify({ choices: [{ delta: { content: "planning…", phase: "plan", status: "typing" } }] })}`,

@@ -172,6 +172,7 @@ export class QwenStreamParser {
         events.push({ type: "text-delta", text: content });
       }
       if (delta.status === "finished") this.#finish(events);
+      return;
     }
     // Phases this client does not know: their text is not the answer, but a media URL in it
     // is a result (image edits have been seen outside `image_gen`, §4.5).

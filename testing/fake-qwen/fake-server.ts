@@ -184,7 +184,9 @@ async function dispatch(context: RequestContext): Promise<void> {
   }
   // Completions and chat creation check business scenarios themselves, after validation.
   const business =
-    kind === "other-api" || kind === "models" ? scenarios.take("business", kind, auth.accountId) : null;
+    kind === "other-api" || kind === "models" || kind === "tasks"
+      ? scenarios.take("business", kind, auth.accountId)
+      : null;
   if (business) {
     sendScenarioReply(response, business);
     return;

@@ -4,7 +4,7 @@ import type { FakeScenario, ScenarioOptions } from "./types.js";
 // the real failure happens: the WAF and gateways answer before authentication, rate limits
 // and business errors after validation, stream faults only once a stream exists.
 
-export type RouteKind = "completions" | "new-chat" | "models" | "other-api";
+export type RouteKind = "completions" | "new-chat" | "models" | "tasks" | "other-api";
 export type ScenarioStage = "gateway" | "auth" | "business" | "stream";
 
 interface ActiveScenario {

@@ -61,7 +61,7 @@ export interface ScenarioOptions {
   /** Only requests made with a token of this account match. */
   accountId?: string;
   /** Which upstream route the scenario applies to (default "completions"). */
-  route?: "completions" | "new-chat" | "models" | "any";
+  route?: "completions" | "new-chat" | "models" | "tasks" | "any";
 }
 
 export interface RequestLogEntry {

@@ -54,6 +54,17 @@ function videoUrlPattern(fakeUrl: string): RegExp {
   return new RegExp(`^${fakeUrl}/output/[\\w-]+/t2v/[\\w-]+/video\\.mp4\\?key=[\\w.-]+$`);
 }
 
+describe("a video job upstream accepted", () => {
+  it("is never submitted again when polling it fails: one job, and an error", async () => {
+    const { proxy, requests } = await isolatedProxy();
+    harness.fake.setScenario({ kind: "http-error", status: 503, body: "busy" }, { route: "tasks", times: 1 });
+    const error = await apiFailure(ask(proxy.client(), VIDEO_MODEL));
+    expect(error.status).toBe(502);
+    expect(completions(requests())).toHaveLength(1);
+    harness.fake.clearScenario();
+  });
+});
+
 describe("a video reply without its task id", () => {
   it("still answers the video URL: the task id comes from the chat detail and is polled", async () => {
     const { proxy, requests } = await isolatedProxy();
