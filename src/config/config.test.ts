@@ -28,6 +28,13 @@ describe("configuration", () => {
     expect(config.reasoningFormat).toBe("think-tags");
   });
 
+  it("an empty variable is unset, except CORS_ORIGINS, where empty means no origin at all", () => {
+    expect(loadConfig({}, { PORT: "" }).port).toBe(3264);
+    expect(loadConfig({}, {}).corsOrigins).toEqual(["loopback"]);
+    expect(loadConfig({}, { CORS_ORIGINS: "" }).corsOrigins).toEqual([]);
+    expect(loadConfig({}, { CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+  });
+
   it("keys from a file, comments skipped", () => {
     const directory = mkdtempSync(join(tmpdir(), "fqa-config-"));
     const file = join(directory, "keys.txt");

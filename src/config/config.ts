@@ -148,6 +148,9 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** Variables whose empty value means "none" rather than "the default". */
+const EMPTY_MEANS_NONE = new Set(["CORS_ORIGINS"]);
+
 export function loadConfig(
   overrides: Partial<ConfigInput> = {},
   environment: NodeJS.ProcessEnv = process.env,
@@ -155,7 +158,8 @@ export function loadConfig(
   const input: Record<string, unknown> = {};
   for (const [key, variable] of Object.entries(ENVIRONMENT)) {
     const value = environment[variable];
-    if (value !== undefined && value !== "") input[key] = value;
+    // Empty means "unset", except where an empty list is a choice of its own.
+    if (value !== undefined && (value !== "" || EMPTY_MEANS_NONE.has(variable))) input[key] = value;
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) input[key] = value;

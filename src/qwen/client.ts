@@ -201,15 +201,17 @@ export class QwenClient {
   /** Polls a video task. The task belongs to the account that created it. */
   async getTaskStatus(taskId: string, options: CallOptions = {}): Promise<TaskStatus> {
     const path = (version: string) => `/api/${version}/tasks/status/${encodeURIComponent(taskId)}`;
+    const tried = this.#taskStatusVersion;
     let answer: unknown;
     try {
-      answer = await this.#json("GET", path(this.#taskStatusVersion), { signal: options.signal });
+      answer = await this.#json("GET", path(tried), { signal: options.signal });
     } catch (error) {
       // The route has moved between v1 and v2 before (§1.2): an HTTP 404 tries the other.
       const moved = error instanceof QwenError && error.code === "not_found" && error.upstreamStatus === 404;
       if (!moved) throw error;
-      this.#taskStatusVersion = this.#taskStatusVersion === "v1" ? "v2" : "v1";
-      answer = await this.#json("GET", path(this.#taskStatusVersion), { signal: options.signal });
+      const other = tried === "v1" ? "v2" : "v1";
+      answer = await this.#json("GET", path(other), { signal: options.signal });
+      this.#taskStatusVersion = other;
     }
     const body = asRecord(answer);
     const record = asRecord(body?.data) ?? body;

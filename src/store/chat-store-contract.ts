@@ -492,6 +492,7 @@ export function describeChatStoreContract(
           parts: [
             { type: "file", url: file },
             { type: "file", url: "file:3b0e2a8c-5e7b-4c59-a1a4-7d0d4bb2f6a1" },
+            { type: "image", url: "data:image/png;base64,iVBORw0KGgo=" },
           ],
         });
         expect(await store.attachmentUrls()).toEqual(

@@ -93,7 +93,7 @@ export interface ChatStore {
   renameChat(chatId: string, name: string): Promise<boolean>;
   /** Deletes the chat with its messages; returns the upstream chats it had, or undefined if unknown. */
   deleteChat(chatId: string): Promise<{ upstreamChats: UpstreamChatRef[] } | undefined>;
-  /** Every part URL of every stored message (`file:<id>` refs among them), each once. */
+  /** Every part URL of every stored message (`file:<id>` refs among them), each once; inline `data:` URIs are left out. */
   attachmentUrls(): Promise<Set<string>>;
   close(): Promise<void>;
 }

@@ -117,7 +117,8 @@ export class MemoryChatStore implements ChatStore {
     const urls = new Set<string>();
     for (const chat of this.#chats.values()) {
       for (const message of chat.messages) {
-        for (const part of message.parts ?? []) if (part.url) urls.add(part.url);
+        for (const part of message.parts ?? [])
+          if (part.url && !part.url.startsWith("data:")) urls.add(part.url);
       }
     }
     return urls;

@@ -133,7 +133,14 @@ function prepareStatements(database: Database.Database) {
       "UPDATE chats SET history_hash = ? WHERE id = ?",
     ),
     deleteChat: database.prepare<[string]>("DELETE FROM chats WHERE id = ?"),
-    selectParts: database.prepare<[], string>("SELECT parts FROM messages WHERE parts IS NOT NULL").pluck(),
+    // Only the URLs, each once, without loading whole parts (data: URIs can be megabytes).
+    selectPartUrls: database
+      .prepare<[], string>(
+        `SELECT DISTINCT json_extract(part.value, '$.url') AS url
+         FROM messages, json_each(messages.parts) AS part
+         WHERE messages.parts IS NOT NULL AND url IS NOT NULL AND url NOT LIKE 'data:%'`,
+      )
+      .pluck(),
     chatExists: database.prepare<[string], number>("SELECT 1 FROM chats WHERE id = ?").pluck(),
     // The next seq is computed inside the INSERT, so it cannot race with another append.
     insertMessage: database.prepare<MessageInsert>(
@@ -354,11 +361,7 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async attachmentUrls(): Promise<Set<string>> {
-    const urls = new Set<string>();
-    for (const text of this.#statements.selectParts.iterate()) {
-      for (const part of JSON.parse(text) as MessagePart[]) if (part.url) urls.add(part.url);
-    }
-    return urls;
+    return new Set(this.#statements.selectPartUrls.all());
   }
 
   async deleteChat(chatId: string): Promise<{ upstreamChats: UpstreamChatRef[] } | undefined> {
