@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** A file the proxy keeps, so it can be uploaded to whichever account a chat ends up on. */
@@ -12,6 +12,10 @@ export interface StoredFile {
   /** Where it came from: an upload, a data: URI, or the URL it was downloaded from. */
   source: string;
   createdAt: string;
+  /** When a message last named it (stored again, referred to by id, uploaded), ISO time. */
+  usedAt?: string;
+  /** Qwen's URLs of its uploads, without query, so a client that sends one back is understood. */
+  qwenUrls?: string[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,8 +32,17 @@ export class FileStore {
 
   constructor(dataDir: string) {
     this.#root = join(dataDir, "files");
-    // Files kept from earlier runs are found again by their bytes, not stored a second time.
-    for (const meta of this.list()) this.#bySha.set(`${meta.sha256}:${meta.name}`, meta.id);
+    // Files kept from earlier runs are found again by their bytes and their Qwen URLs.
+    for (const meta of this.list()) {
+      this.#bySha.set(`${meta.sha256}:${meta.name}`, meta.id);
+      for (const url of meta.qwenUrls ?? []) this.#byUrl.set(url, meta.id);
+    }
+  }
+
+  /** Notes that a message names the file now, so the unused-file collector leaves it be. */
+  touch(id: string): void {
+    const meta = this.meta(id);
+    if (meta) this.#writeMeta({ ...meta, usedAt: new Date().toISOString() });
   }
 
   /** Every stored file's description (unreadable entries are skipped). */
@@ -64,8 +77,12 @@ export class FileStore {
     // Same bytes under the same name: one entry. Another name keeps its own, for its label.
     const key = `${sha256}:${input.name}`;
     const known = this.#bySha.get(key);
-    const existing = known ? this.get(known) : undefined;
-    if (existing) return existing.meta;
+    const existing = known ? this.meta(known) : undefined;
+    if (existing) {
+      const used = { ...existing, usedAt: new Date().toISOString() };
+      this.#writeMeta(used);
+      return used;
+    }
     const meta: StoredFile = {
       id: randomUUID(),
       name: input.name,
@@ -93,7 +110,24 @@ export class FileStore {
   }
 
   rememberUrl(url: string, id: string): void {
-    this.#byUrl.set(withoutQuery(url), id);
+    const bare = withoutQuery(url);
+    this.#byUrl.set(bare, id);
+    const meta = this.meta(id);
+    if (meta && !(meta.qwenUrls ?? []).includes(bare)) {
+      this.#writeMeta({
+        ...meta,
+        qwenUrls: [...(meta.qwenUrls ?? []), bare],
+        usedAt: new Date().toISOString(),
+      });
+    }
+  }
+
+  #writeMeta(meta: StoredFile): void {
+    const file = join(this.#root, meta.id.toLowerCase(), "meta.json");
+    // Beside and renamed: a crash never leaves a half-written description.
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(meta), { mode: 0o600 });
+    renameSync(temporary, file);
   }
 
   findByUrl(url: string): string | undefined {

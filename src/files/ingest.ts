@@ -61,6 +61,7 @@ export class AttachmentIngest {
     if (!this.#options.files.meta(id)) {
       throw new InputError(`No uploaded file ${id}`, { status: 404, code: "file_not_found", param });
     }
+    this.#options.files.touch(id);
     return fileRef(id.toLowerCase());
   }
 

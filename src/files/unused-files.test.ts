@@ -54,6 +54,27 @@ describe("stored files no chat uses", () => {
     expect(files.list()).toEqual([]);
   });
 
+  it("age from the last use: a file named again, by id or by its Qwen URL, starts a new day", async () => {
+    const files = new FileStore(dataDir);
+    const old = save(files, "old");
+    const later = Date.now() + DAY + 1000;
+    // Stored again (same bytes): used now, so not a day old at `later` minus a little.
+    const again = save(files, "old");
+    expect(again.id).toBe(old.id);
+    expect(await removeUnusedFiles({ files, store, keepMs: DAY, now: Date.now() + DAY / 2 })).toEqual([]);
+
+    // A message that names the file by the Qwen URL its upload got keeps it, across a restart.
+    files.rememberUrl("https://cdn.qwenlm.ai/u1/old.txt?key=abc", old.id);
+    const reopened = new FileStore(dataDir);
+    const chat = await store.createChat({ name: "c", model: "m" });
+    await store.appendMessage(chat.id, {
+      role: "user",
+      content: "that one",
+      parts: [{ type: "file", url: "https://cdn.qwenlm.ai/u1/old.txt?key=other" }],
+    });
+    expect(await removeUnusedFiles({ files: reopened, store, keepMs: DAY, now: later + DAY })).toEqual([]);
+  });
+
   it("the same bytes stored after a restart are the same file, not a second copy", () => {
     const first = save(new FileStore(dataDir), "again");
     const reopened = new FileStore(dataDir);

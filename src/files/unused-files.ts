@@ -18,13 +18,18 @@ export async function removeUnusedFiles(options: UnusedFilesOptions): Promise<st
   const now = options.now ?? Date.now();
   const inUse = new Set<string>();
   for (const url of await options.store.attachmentUrls()) {
-    if (url.startsWith("file:")) inUse.add(url.slice("file:".length).toLowerCase());
+    // By id, or by the Qwen URL an upload of it got (clients send those back too).
+    const id = url.startsWith("file:") ? url.slice("file:".length) : options.files.findByUrl(url);
+    if (id) inUse.add(id.toLowerCase());
   }
   const removed: string[] = [];
   for (const file of options.files.list()) {
     if (inUse.has(file.id.toLowerCase())) continue;
-    const storedAt = Date.parse(file.createdAt);
-    if (Number.isNaN(storedAt) || now - storedAt < options.keepMs) continue;
+    // Aged from its last use: a file stored long ago and named again today is not unused.
+    const times = [file.createdAt, file.usedAt]
+      .map((time) => Date.parse(time ?? ""))
+      .filter((time) => !Number.isNaN(time));
+    if (times.length === 0 || now - Math.max(...times) < options.keepMs) continue;
     if (options.files.remove(file.id)) removed.push(file.id);
   }
   return removed;
