@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type OpenAI from "openai";
@@ -100,5 +100,38 @@ describe("saved accounts in a running server", () => {
     }
     removeAccountRecord(dataDir, id!);
     await waitForAccounts([]);
+  });
+
+  it("a file caught half-written does not take the account away; disable and enable keep its rate limit", async () => {
+    const account = fake.addAccount();
+    const now = new Date().toISOString();
+    const record: AccountRecord = {
+      id: `acct_${account.id}`,
+      label: "steady",
+      source: "cli",
+      token: account.token,
+      createdAt: now,
+      updatedAt: now,
+    };
+    saveAccountRecord(dataDir, record);
+    await waitForAccounts([record.id]);
+    const file = join(dataDir, "accounts", record.id, "account.json");
+    const saved = readFileSync(file, "utf8");
+    writeFileSync(file, '{"id": "');
+    await sleep(300);
+    expect(await accountIds()).toEqual([record.id]);
+    writeFileSync(file, saved);
+
+    fake.setScenario({ kind: "rate-limited", hours: 2 }, { times: 1 });
+    const limited = await ask().catch((caught: unknown) => caught);
+    expect((limited as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    saveAccountRecord(dataDir, { ...record, disabled: true });
+    await waitForAccounts([]);
+    saveAccountRecord(dataDir, { ...record, disabled: false });
+    await waitForAccounts([record.id]);
+    const status = (await (await fetch(`${proxy.url}/api/status`)).json()) as {
+      accounts: Array<{ state: string }>;
+    };
+    expect(status.accounts[0]?.state).toBe("rate_limited");
   });
 });

@@ -1,11 +1,14 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { BrowserManager } from "../browser/browser-manager.js";
 import type { Config } from "../config/config.js";
 import type { CookieJar } from "../qwen/cookie-jar.js";
+import { tokenExpiry } from "../qwen/jwt.js";
 import { AutoTransport } from "../transport/auto.js";
 import { BrowserTransport } from "../transport/browser.js";
 import { DirectTransport } from "../transport/direct.js";
 import type { Transport } from "../transport/transport.js";
-import { type AccountRecord, loadAccountRecords } from "./account-files.js";
+import { type AccountRecord, accountDirectory, loadAccountRecords } from "./account-files.js";
 import { type Account, AccountPool, accountIdFor } from "./account-pool.js";
 import { readAccountState, writeAccountState } from "./account-state-file.js";
 import { TokenKeeper } from "./token-keeper.js";
@@ -75,6 +78,9 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
   };
 
   let keeper: TokenKeeper | undefined;
+  // Also where an account taken out of the pool leaves its state, so coming back (enabled
+  // again) does not forget a rate limit it is serving.
+  const savedState = readAccountState(config.dataDir);
   let savePending = false;
   const pool: AccountPool = new AccountPool({
     baseUrl: config.qwenBaseUrl,
@@ -86,7 +92,7 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
     queueLimit: config.queueLimit,
     queueTimeoutMs: config.queueTimeoutMs,
     transportFor,
-    savedState: readAccountState(config.dataDir),
+    savedState,
     onStateChange: () => {
       // Saved at most once per tick, however many accounts changed.
       if (savePending) return;
@@ -115,15 +121,22 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
       if (!existing) {
         pool.addToken(record.token, record.source, record.label, record.cookies);
         if (started) logger?.info({ account: record.id }, "account added");
-      } else if (existing.token !== record.token) {
+      } else if (existing.token !== record.token && expiresLater(record.token, existing.token)) {
+        // A newer session saved by `login` or `accounts add`; an older one in the file (the
+        // keeper renewed the live token since) is not taken back.
         pool.updateToken(record.id, record.token);
       }
       fromRecords.add(record.id);
     }
     for (const id of [...fromRecords]) {
       if (wanted.has(id)) continue;
+      // An account leaves only when it was disabled or its directory removed, never because
+      // its file could not be read just now.
+      if (!isDisabledOrGone(config.dataDir, id)) continue;
       fromRecords.delete(id);
       if (environmentIds.has(id)) continue;
+      const state = pool.snapshot()[id];
+      if (state) savedState[id] = state;
       pool.remove(id);
       void browsers?.close(id);
       logger?.info({ account: id }, "account removed or disabled");
@@ -164,6 +177,22 @@ export function createAccounts(config: Config, logger?: Logger): Accounts {
       await browsers?.close();
     },
   };
+}
+
+function expiresLater(candidate: string, current: string): boolean {
+  const next = tokenExpiry(candidate)?.getTime() ?? 0;
+  const now = tokenExpiry(current)?.getTime() ?? 0;
+  return next >= now;
+}
+
+function isDisabledOrGone(dataDir: string, accountId: string): boolean {
+  const file = join(accountDirectory(dataDir, accountId), "account.json");
+  if (!existsSync(file)) return true;
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { disabled?: boolean }).disabled === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A transport made on first use (a browser is started only when a request needs it). */
