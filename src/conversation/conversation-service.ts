@@ -216,6 +216,7 @@ export class ConversationService {
               client: account.client,
               chatId: upstreamChatId,
               chatType: request.selection.chatType,
+              previousResponseId: continuing ? binding!.lastResponseId : null,
               signal: request.signal,
             });
           }

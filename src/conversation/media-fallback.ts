@@ -9,6 +9,8 @@ export interface MediaFallbackOptions {
   /** The upstream chat the reply belongs to. */
   chatId: string;
   chatType: QwenChatType;
+  /** The reply this turn continues (its parent_id): the detail's last reply may be that one. */
+  previousResponseId?: string | null;
   signal?: AbortSignal;
 }
 
@@ -33,12 +35,12 @@ export async function* withMediaFallback(
     return;
   }
   let produced = false;
-  let identified = false;
+  let identified: string | undefined;
   try {
     for await (const event of events) {
       if (event.type === "image" || event.type === "video-task" || event.type === "text-delta")
         produced = true;
-      if (event.type === "response-created") identified = true;
+      if (event.type === "response-created") identified = event.responseId;
       yield event;
     }
     return;
@@ -47,9 +49,14 @@ export async function* withMediaFallback(
       error instanceof QwenError && (error.code === "empty_response" || error.code === "invalid_response");
     if (produced || !unreadable) throw error;
     const found = await lookUp(options).catch(() => undefined);
-    if (!found) throw error;
+    // Only this turn's reply counts: not the one it continues, not another than upstream named.
+    const stale =
+      found?.messageId !== undefined &&
+      (found.messageId === options.previousResponseId ||
+        (identified !== undefined && found.messageId !== identified));
+    if (!found || stale) throw error;
     // The reply's id lets the next turn continue this upstream chat.
-    if (!identified && found.messageId) {
+    if (identified === undefined && found.messageId) {
       yield { type: "response-created", responseId: found.messageId, parentId: null };
     }
     yield* found.events;

@@ -143,11 +143,7 @@ describe("a video reply without its task id", () => {
     expect(detail).toHaveLength(2);
   });
 
-  // KNOWN PRODUCT BUG (src/qwen/json-completion.ts:20-35 with src/conversation/media-fallback.ts:49-59):
-  // the JSON's `data.message_id` is dropped when the body has no task id (the response-created
-  // event is built, then invalid_response is thrown) and the look-up yields none either, so a
-  // turn answered from the chat detail leaves no thread to continue: the next turn opens a new
-  // upstream chat and folds the history into one message. Remove `.fails` once it is kept.
+  // The reply's id comes from the detail, so the thread goes on.
   it("the turn after a video found in the chat detail continues the same upstream chat", async () => {
     const { proxy, requests } = await isolatedProxy();
     const client = proxy.client();
@@ -177,10 +173,7 @@ describe("a video reply without its task id", () => {
 });
 
 describe("an image reply without its URL", () => {
-  // KNOWN PRODUCT BUG (src/qwen/chat-detail-media.ts:11): the look-up only takes `https://`
-  // URLs, while the stream path takes the image_gen URL whatever its scheme, so the fake's
-  // `http://127.0.0.1:<port>/output/…?key=…` in the chat detail is never found and the turn
-  // ends in a 502. Remove `.fails` once the look-up accepts the URLs the stream would.
+  // The fake serves over http: the look-up takes the URLs the stream would.
   it("still answers the image markdown, from the URL in the chat detail", async () => {
     const { proxy, requests } = await isolatedProxy();
     harness.fake.setScenario({ kind: "media-without-id" });
