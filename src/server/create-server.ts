@@ -5,6 +5,7 @@ import { createAccounts } from "../accounts/create-accounts.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
 import { UpstreamChatReserve } from "../conversation/chat-reserve.js";
 import { ConversationService } from "../conversation/conversation-service.js";
+import { readReservedChats, writeReservedChats } from "../conversation/reserved-chats-file.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { AccountUploads } from "../files/account-uploads.js";
 import { FileStore } from "../files/file-store.js";
@@ -86,7 +87,17 @@ export function createContext(config: Config): AppContext {
     downloadTimeoutMs: config.downloadTimeoutMs,
   });
   const uploads = new AccountUploads(files);
-  const reserve = config.prewarmChats ? new UpstreamChatReserve() : undefined;
+  const upstreamCleanup = new UpstreamCleanup(accounts);
+  // Chats reserved by a run that ended without its shutdown (a kill, a crash) are deleted now.
+  const leftovers = readReservedChats(config.dataDir);
+  if (leftovers.length > 0) upstreamCleanup.enqueue(leftovers);
+  const reserve = config.prewarmChats
+    ? new UpstreamChatReserve({
+        discard: (refs) => upstreamCleanup.enqueue(refs),
+        onChange: (reserved) => writeReservedChats(config.dataDir, reserved),
+      })
+    : undefined;
+  if (leftovers.length > 0 && !reserve) writeReservedChats(config.dataDir, []);
   return {
     config,
     store,
@@ -97,7 +108,7 @@ export function createContext(config: Config): AppContext {
     ingest,
     uploads,
     files,
-    upstreamCleanup: new UpstreamCleanup(accounts),
+    upstreamCleanup,
     accountsRuntime: runtime,
     startedAt: Date.now(),
     version: packageVersion(),
