@@ -35,10 +35,9 @@ export function registerChatCompletions(app: FastifyInstance, context: AppContex
 
 async function handle(context: AppContext, request: FastifyRequest, reply: FastifyReply) {
   const body = parseChatRequest(request.body);
-  const chatId = readChatId(
-    body.chat_id ?? request.headers["x-chat-id"],
-    body.chat_id ? "chat_id" : "X-Chat-Id",
-  );
+  // `chat_id`, or `chatId` as the original's clients send it, or the X-Chat-Id header.
+  const chatIdParam = body.chat_id ? "chat_id" : body.chatId ? "chatId" : "X-Chat-Id";
+  const chatId = readChatId(body.chat_id ?? body.chatId ?? request.headers["x-chat-id"], chatIdParam);
   const { history, message: raw, attachmentParams } = toTurnMessages(body);
   const selection = await resolveModel(context, body.model, {
     thinking: thinkingSwitch(body),
@@ -46,7 +45,6 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
   });
   const signal = clientAbortSignal(request, reply);
   const message = await ingestAttachments(context, raw, attachmentParams, signal);
-  const chatIdParam = body.chat_id ? "chat_id" : "X-Chat-Id";
   const turn = await startTurnFor(
     context,
     {

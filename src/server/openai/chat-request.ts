@@ -22,6 +22,7 @@ export const ChatCompletionRequest = z.looseObject({
   enable_thinking: z.boolean().nullish(),
   enable_search: z.boolean().nullish(),
   chat_id: z.string().nullish(),
+  chatId: z.string().nullish(),
   size: z.string().nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
   max_tokens: z.number().int().positive().nullish(),

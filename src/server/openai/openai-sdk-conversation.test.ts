@@ -244,6 +244,17 @@ describe("local chat id", () => {
     expect(chat!.messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"]);
   });
 
+  it("chatId, as the original's clients write it, works the same, and names itself in errors", async () => {
+    const first = await ask([{ role: "user", content: "Camel case" }]);
+    const second = await ask([{ role: "user", content: "Still you?" }], { chatId: first.chatId });
+    expect(second.chatId).toBe(first.chatId);
+    expect(second.reply.turn).toBe(2);
+    const malformed = await ask([{ role: "user", content: "Hi" }], { chatId: "nope" }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((malformed as InstanceType<typeof OpenAI.APIError>).param).toBe("chatId");
+  });
+
   it("an unknown chat_id is a 404 chat_not_found, a malformed one a 400", async () => {
     const missing = await ask([{ role: "user", content: "Hi" }], {
       chat_id: "00000000-0000-4000-8000-000000000000",
