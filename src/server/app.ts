@@ -81,6 +81,25 @@ export function buildApp(context: AppContext): FastifyInstance {
   });
 
   app.setNotFoundHandler(async (request, reply) => {
+    // A path that exists for other methods is a 405 that says which (GET on a POST endpoint).
+    const path = (request.url.split("?")[0] ?? request.url).replace(/(.)\/+$/, "$1");
+    const allowed = ["GET", "POST", "PUT", "DELETE"].filter(
+      (method) => method !== request.method && app.hasRoute({ url: path, method }),
+    );
+    if (allowed.length > 0) {
+      await reply
+        .status(405)
+        .header("allow", allowed.join(", "))
+        .send({
+          error: {
+            message: `${request.method} is not allowed on ${path}; use ${allowed.join(" or ")}`,
+            type: "invalid_request_error",
+            param: null,
+            code: "method_not_allowed",
+          },
+        });
+      return;
+    }
     await reply.status(404).send({
       error: {
         message: `No route ${request.method} ${request.url}`,

@@ -563,6 +563,16 @@ describe("base URLs", () => {
     expect(list.data.map((model) => model.id)).toContain(MODEL);
   });
 
+  it("the wrong method on a known path is a 405 that names the right one", async () => {
+    for (const path of ["/v1/chat/completions", "/api/chat/completions/"]) {
+      const response = await fetch(`${harness.url}${path}`, { headers: { authorization: "Bearer x" } });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("POST");
+      const body = (await response.json()) as { error: { code: string; type: string } };
+      expect(body.error).toMatchObject({ code: "method_not_allowed", type: "invalid_request_error" });
+    }
+  });
+
   it("an unknown path is still a 404, not a completion", async () => {
     const response = await fetch(`${harness.url}/v2/chat/completions`, {
       method: "POST",
