@@ -83,9 +83,14 @@ export function buildApp(context: AppContext): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) => {
     // A path that exists for other methods is a 405 that says which (GET on a POST endpoint).
     const path = (request.url.split("?")[0] ?? request.url).replace(/(.)\/+$/, "$1");
-    const allowed = ["GET", "POST", "PUT", "DELETE"].filter(
-      (method) => method !== request.method && app.hasRoute({ url: path, method }),
-    );
+    const allowed = ["GET", "POST", "PUT", "DELETE"].filter((method) => {
+      if (method === request.method) return false;
+      try {
+        return app.hasRoute({ url: path, method });
+      } catch {
+        return false;
+      }
+    });
     if (allowed.length > 0) {
       await reply
         .status(405)
