@@ -573,6 +573,14 @@ describe("base URLs", () => {
     }
   });
 
+  it("strange paths are 4xx answers, never a 500", async () => {
+    for (const path of ["/%E0%A4%A", "/*", "/:id", "/v1/models/%2e%2e%2f", "/v1/chat/completions?x=1"]) {
+      const response = await fetch(`${harness.url}${path}`, { method: "PATCH" });
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+    }
+  });
+
   it("an unknown path is still a 404, not a completion", async () => {
     const response = await fetch(`${harness.url}/v2/chat/completions`, {
       method: "POST",
