@@ -113,6 +113,10 @@ export class ModelCatalogue {
   /** Until when `#models` is served without asking upstream; a saved list starts stale. */
   #freshUntil = Number.NEGATIVE_INFINITY;
   #pending: Promise<QwenModel[]> | undefined;
+  /** Why the last attempt to load the list failed; undefined after a success. */
+  #lastError: string | undefined;
+  /** Whether the list served came from upstream in this run (or only from the saved copy). */
+  #fromUpstream = false;
   readonly #onLoaded: ModelCatalogueOptions["onLoaded"];
 
   constructor(options: ModelCatalogueOptions) {
@@ -131,6 +135,12 @@ export class ModelCatalogue {
     return this.#pending;
   }
 
+  /** How the last load went, for status pages: an error means upstream's list was not reached. */
+  health(): { lastError?: string; source: "upstream" | "saved" | "none" } {
+    const source = this.#fromUpstream ? "upstream" : this.#models ? "saved" : "none";
+    return this.#lastError === undefined ? { source } : { lastError: this.#lastError, source };
+  }
+
   async find(id: string): Promise<QwenModel | undefined> {
     const wanted = id.toLowerCase();
     const models = await this.list();
@@ -143,9 +153,12 @@ export class ModelCatalogue {
       if (models.length === 0 && this.#models) return this.#keepStale(now);
       this.#models = models;
       this.#freshUntil = now + this.#ttlMs;
+      this.#lastError = undefined;
+      this.#fromUpstream = true;
       if (models.length > 0) this.#onLoaded?.(models);
       return models;
     } catch (error) {
+      this.#lastError = error instanceof Error ? error.message : String(error);
       if (this.#models) return this.#keepStale(now);
       throw error;
     }

@@ -46,6 +46,12 @@ describe("when upstream's model list is unreachable", () => {
     expect(completion.choices[0]?.message.content).toContain("still there?");
     // It did ask upstream, once, and then stopped asking on every request.
     expect(modelCalls() - callsBefore).toBe(1);
+    // The status page does not pretend: upstream's list was not reached, the saved one serves.
+    const status = (await (await fetch(`${restarted.url}/api/status`)).json()) as {
+      upstream: { reachable: boolean; modelsFrom: string; error?: string };
+    };
+    expect(status.upstream).toMatchObject({ reachable: false, modelsFrom: "saved" });
+    expect(status.upstream.error).toBeTruthy();
   });
 
   it("a proxy that never saw the list says upstream is unreachable, not that the model is unknown", async () => {
