@@ -170,7 +170,11 @@ export class ConversationService {
       let transientRetries = 0;
       let mediaJobAccepted = false;
 
+      let pauseBeforeRetry = false;
+
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+        if (pauseBeforeRetry) await delay(TRANSIENT_RETRY_DELAY_MS, request.signal);
+        pauseBeforeRetry = false;
         let account: Account;
         try {
           account = await this.#acquire(binding?.accountId, excluded, lastError, request.signal);
@@ -294,8 +298,9 @@ export class ConversationService {
           ) {
             // A passing upstream fault ("Internal error", a 5xx, a cut connection) gets one
             // more try after a pause, on this account too (the only one, for many users). A
-            // timeout has cost the user its whole length already: it moves on.
-            await delay(TRANSIENT_RETRY_DELAY_MS, request.signal);
+            // timeout has cost the user its whole length already: it moves on. The pause is
+            // taken with the account released, so others' requests are not held up by it.
+            pauseBeforeRetry = true;
           } else {
             excluded.add(account.id);
           }
