@@ -14,6 +14,7 @@ import { removeUnusedFiles } from "../files/unused-files.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
 import { readSavedModels, writeSavedModels } from "../qwen/saved-models.js";
+import type { UpstreamChatRef } from "../store/chat-store.js";
 import { SqliteChatStore, sqliteDatabaseFileName } from "../store/sqlite-chat-store.js";
 import { DirectTransport } from "../transport/direct.js";
 import { buildApp } from "./app.js";
@@ -91,10 +92,26 @@ export function createContext(config: Config): AppContext {
   // Chats reserved by a run that ended without its shutdown (a kill, a crash) are deleted now.
   const leftovers = readReservedChats(config.dataDir);
   if (leftovers.length > 0) upstreamCleanup.enqueue(leftovers);
+  // Written after the request that changed it, at most once per tick: never in its way.
+  let pendingReserved: UpstreamChatRef[] | undefined;
+  const saveReserved = (reserved: UpstreamChatRef[]) => {
+    const scheduled = pendingReserved !== undefined;
+    pendingReserved = reserved;
+    if (scheduled) return;
+    setImmediate(() => {
+      const latest = pendingReserved ?? [];
+      pendingReserved = undefined;
+      try {
+        writeReservedChats(config.dataDir, latest);
+      } catch {
+        // Only a crash right now would leave these chats behind.
+      }
+    });
+  };
   const reserve = config.prewarmChats
     ? new UpstreamChatReserve({
         discard: (refs) => upstreamCleanup.enqueue(refs),
-        onChange: (reserved) => writeReservedChats(config.dataDir, reserved),
+        onChange: (reserved) => saveReserved(reserved),
       })
     : undefined;
   if (leftovers.length > 0 && !reserve) writeReservedChats(config.dataDir, []);
