@@ -132,6 +132,9 @@ describe("upstream chats created ahead of need", () => {
       });
       await second.server.context.upstreamCleanup.idle();
       expect(exists(leftover)).toBe(false);
+      for (let tries = 0; tries < 100 && readReservedChats(dataDir).length > 0; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       expect(readReservedChats(dataDir)).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -10,6 +10,8 @@ export interface ChatReserveOptions {
   discard?: (refs: UpstreamChatRef[]) => void;
   /** Told the reserved chats after every change, to keep them where a restart finds them. */
   onChange?: (reserved: UpstreamChatRef[]) => void;
+  /** Resolves once what `onChange` was told is kept; awaited at the end of `drain`. */
+  changesKept?: () => Promise<void>;
 }
 
 interface Reserved {
@@ -28,6 +30,7 @@ export class UpstreamChatReserve {
   readonly #logger: ChatReserveOptions["logger"];
   readonly #discard: ChatReserveOptions["discard"];
   readonly #onChange: ChatReserveOptions["onChange"];
+  readonly #changesKept: ChatReserveOptions["changesKept"];
   readonly #ready = new Map<string, Reserved>();
   readonly #filling = new Map<string, Promise<void>>();
 
@@ -36,6 +39,7 @@ export class UpstreamChatReserve {
     this.#logger = options.logger;
     this.#discard = options.discard;
     this.#onChange = options.onChange;
+    this.#changesKept = options.changesKept;
   }
 
   /** The chats held right now, as upstream references. */
@@ -84,6 +88,7 @@ export class UpstreamChatReserve {
         item.account.client.deleteChat(item.chatId, { signal: AbortSignal.timeout(5_000) }),
       ),
     );
+    await this.#changesKept?.();
   }
 
   #changed(): void {

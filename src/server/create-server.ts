@@ -3,9 +3,10 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { createAccounts } from "../accounts/create-accounts.js";
 import { type Config, isLoopbackHost } from "../config/config.js";
+import { PrivateJsonFileWriter } from "../config/private-json-file.js";
 import { UpstreamChatReserve } from "../conversation/chat-reserve.js";
 import { ConversationService } from "../conversation/conversation-service.js";
-import { readReservedChats, writeReservedChats } from "../conversation/reserved-chats-file.js";
+import { readReservedChats, reservedChatsPath } from "../conversation/reserved-chats-file.js";
 import { UpstreamCleanup } from "../conversation/upstream-cleanup.js";
 import { AccountUploads } from "../files/account-uploads.js";
 import { FileStore } from "../files/file-store.js";
@@ -14,7 +15,6 @@ import { removeUnusedFiles } from "../files/unused-files.js";
 import { QwenClient } from "../qwen/client.js";
 import { ModelCatalogue } from "../qwen/models.js";
 import { readSavedModels, writeSavedModels } from "../qwen/saved-models.js";
-import type { UpstreamChatRef } from "../store/chat-store.js";
 import { SqliteChatStore, sqliteDatabaseFileName } from "../store/sqlite-chat-store.js";
 import { DirectTransport } from "../transport/direct.js";
 import { buildApp } from "./app.js";
@@ -92,29 +92,17 @@ export function createContext(config: Config): AppContext {
   // Chats reserved by a run that ended without its shutdown (a kill, a crash) are deleted now.
   const leftovers = readReservedChats(config.dataDir);
   if (leftovers.length > 0) upstreamCleanup.enqueue(leftovers);
-  // Written after the request that changed it, at most once per tick: never in its way.
-  let pendingReserved: UpstreamChatRef[] | undefined;
-  const saveReserved = (reserved: UpstreamChatRef[]) => {
-    const scheduled = pendingReserved !== undefined;
-    pendingReserved = reserved;
-    if (scheduled) return;
-    setImmediate(() => {
-      const latest = pendingReserved ?? [];
-      pendingReserved = undefined;
-      try {
-        writeReservedChats(config.dataDir, latest);
-      } catch {
-        // Only a crash right now would leave these chats behind.
-      }
-    });
-  };
+  // Written on the thread pool, newest value only: never in a request's way.
+  const reservedFile = new PrivateJsonFileWriter(reservedChatsPath(config.dataDir));
   const reserve = config.prewarmChats
     ? new UpstreamChatReserve({
         discard: (refs) => upstreamCleanup.enqueue(refs),
-        onChange: (reserved) => saveReserved(reserved),
+        onChange: (reserved) => reservedFile.save(reserved),
+        changesKept: () => reservedFile.idle(),
       })
     : undefined;
-  if (leftovers.length > 0 && !reserve) writeReservedChats(config.dataDir, []);
+  // Without a reserve of its own, this run clears the note once the leftovers are gone.
+  if (leftovers.length > 0 && !reserve) void upstreamCleanup.idle().then(() => reservedFile.save([]));
   return {
     config,
     store,
