@@ -47,23 +47,30 @@ const ask = () =>
     messages: [{ role: "user", content: "are you there?" }],
   });
 
+/** An account of the fake, saved as `accounts add` would, and seen by the running server. */
+async function saveNewAccount(label: string): Promise<AccountRecord> {
+  const account = fake.addAccount();
+  const now = new Date().toISOString();
+  const record: AccountRecord = {
+    id: `acct_${account.id}`,
+    label,
+    source: "cli",
+    token: account.token,
+    createdAt: now,
+    updatedAt: now,
+  };
+  saveAccountRecord(dataDir, record);
+  // The tests run one at a time, each leaving no account behind: this one is then the only one.
+  await waitForAccounts([record.id]);
+  return record;
+}
+
 describe("saved accounts in a running server", () => {
   it("an account saved while it runs starts serving, a disabled one stops, an enabled one returns", async () => {
     const refused = await ask().catch((caught: unknown) => caught);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
 
-    const account = fake.addAccount();
-    const now = new Date().toISOString();
-    const record: AccountRecord = {
-      id: `acct_${account.id}`,
-      label: "added later",
-      source: "cli",
-      token: account.token,
-      createdAt: now,
-      updatedAt: now,
-    };
-    saveAccountRecord(dataDir, record);
-    await waitForAccounts([record.id]);
+    const record = await saveNewAccount("added later");
     expect((await ask()).choices[0]?.message.content).toContain("are you there?");
 
     saveAccountRecord(dataDir, { ...record, disabled: true });
@@ -103,18 +110,7 @@ describe("saved accounts in a running server", () => {
   });
 
   it("a file caught half-written does not take the account away; disable and enable keep its rate limit", async () => {
-    const account = fake.addAccount();
-    const now = new Date().toISOString();
-    const record: AccountRecord = {
-      id: `acct_${account.id}`,
-      label: "steady",
-      source: "cli",
-      token: account.token,
-      createdAt: now,
-      updatedAt: now,
-    };
-    saveAccountRecord(dataDir, record);
-    await waitForAccounts([record.id]);
+    const record = await saveNewAccount("steady");
     const file = join(dataDir, "accounts", record.id, "account.json");
     const saved = readFileSync(file, "utf8");
     writeFileSync(file, '{"id": "');
