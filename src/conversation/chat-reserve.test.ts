@@ -100,7 +100,7 @@ describe("upstream chats created ahead of need", () => {
         .client()
         .chat.completions.create({ model: "qwen3.7-plus", messages: [{ role: "user", content: "x" }] });
       let reserved = readReservedChats(dataDir);
-      for (let tries = 0; tries < 100 && reserved.length === 0; tries++) {
+      for (let tries = 0; tries < 500 && reserved.length === 0; tries++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         reserved = readReservedChats(dataDir);
       }
@@ -132,7 +132,7 @@ describe("upstream chats created ahead of need", () => {
       });
       await second.server.context.upstreamCleanup.idle();
       expect(exists(leftover)).toBe(false);
-      for (let tries = 0; tries < 100 && readReservedChats(dataDir).length > 0; tries++) {
+      for (let tries = 0; tries < 500 && readReservedChats(dataDir).length > 0; tries++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(readReservedChats(dataDir)).toEqual([]);
