@@ -46,12 +46,7 @@ export class AutoTransport implements Transport {
     const sniffed = await sniff(response, expectsBody(request));
     if (sniffed.blocked === undefined) return sniffed.response;
     response.cancel();
-    this.#options.onFallback?.(sniffed.blocked);
-    // Only a browser that started keeps the account on its path: when none can start, the
-    // account is not one a person must verify, just one the wall stopped for now.
-    const browser = await this.#getBrowser();
-    this.#browserUntil = this.#now() + this.#stickyMs;
-    return browser.request(request);
+    return (await this.#moveToBrowser(sniffed.blocked)).request(request);
   }
 
   /**
@@ -61,13 +56,22 @@ export class AutoTransport implements Transport {
   async escalate(reason: string): Promise<boolean> {
     if (this.onBrowserPath) return false;
     try {
-      await this.#getBrowser();
+      await this.#moveToBrowser(reason);
+      return true;
     } catch {
       return false;
     }
-    this.#browserUntil = this.#now() + this.#stickyMs;
+  }
+
+  /**
+   * Only a browser that started keeps the account on its path: when none can start, the
+   * account is not one a person must verify, just one the wall stopped for now.
+   */
+  async #moveToBrowser(reason: string): Promise<Transport> {
     this.#options.onFallback?.(reason);
-    return true;
+    const browser = await this.#getBrowser();
+    this.#browserUntil = this.#now() + this.#stickyMs;
+    return browser;
   }
 
   async close(): Promise<void> {
