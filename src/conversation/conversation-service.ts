@@ -35,12 +35,6 @@ export interface TurnRequest {
   limits?: OutputLimits;
   /** OpenAI `response_format` JSON modes: asked for in words, fences taken off the answer. */
   answerFormat?: AnswerFormat;
-  /**
-   * Makes an attachment of an earlier message usable (downloads or checks it, as for a new
-   * message). With it, a folded history carries its latest files along, so the model still
-   * sees an image the conversation talks about after a move to a new upstream chat.
-   */
-  prepareHistoryAttachment?: (ref: string, signal?: AbortSignal) => Promise<string>;
   signal?: AbortSignal;
 }
 
@@ -77,6 +71,12 @@ export interface ConversationServiceOptions {
   uploads: AccountUploads;
   /** Upstream chats created ahead of need (PREWARM_CHATS); absent: created when needed. */
   reserve?: UpstreamChatReserve;
+  /**
+   * Makes an attachment of an earlier message usable (downloads or checks it, as for a new
+   * message). With it, a folded history carries its latest files along, so the model still
+   * sees an image the conversation talks about after a move to a new upstream chat.
+   */
+  prepareHistoryAttachment?: (ref: string, signal?: AbortSignal) => Promise<string>;
   /** Tries per turn, across accounts, before a failure is returned. */
   maxAttempts?: number;
   logger?: { warn(object: object, message: string): void };
@@ -95,12 +95,14 @@ export class ConversationService {
   readonly #locks = new KeyedMutex();
   readonly #uploads: AccountUploads;
   readonly #reserve: UpstreamChatReserve | undefined;
+  readonly #prepareHistoryAttachment: ConversationServiceOptions["prepareHistoryAttachment"];
 
   constructor(options: ConversationServiceOptions) {
     this.#store = options.store;
     this.#accounts = options.accounts;
     this.#uploads = options.uploads;
     this.#reserve = options.reserve;
+    this.#prepareHistoryAttachment = options.prepareHistoryAttachment;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger;
   }
@@ -320,7 +322,7 @@ export class ConversationService {
    * folded text still names it.
    */
   async #carriedAttachments(history: readonly TurnMessage[], request: TurnRequest): Promise<string[]> {
-    const prepare = request.prepareHistoryAttachment;
+    const prepare = this.#prepareHistoryAttachment;
     if (!prepare) return [];
     const refs = history.flatMap((message) => message.attachments).slice(-MAX_CARRIED_ATTACHMENTS);
     const carried: string[] = [];

@@ -86,14 +86,6 @@ export async function startTurnFor(
  * The new message with its attachments fetched, decoded or looked up and kept, so every
  * account the turn may go to gets the same checked bytes. Refusals name the request field.
  */
-/** One attachment of an earlier message, made usable the same way as a new message's. */
-export function historyAttachmentPreparer(context: AppContext) {
-  return (ref: string, signal?: AbortSignal): Promise<string> =>
-    ref.startsWith("file:")
-      ? Promise.resolve(context.ingest.fromFileId(ref.slice("file:".length), "messages"))
-      : context.ingest.fromUrl(ref, "messages", signal);
-}
-
 export async function ingestAttachments(
   context: AppContext,
   message: TurnMessage,

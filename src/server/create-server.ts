@@ -108,7 +108,17 @@ export function createContext(config: Config): AppContext {
     store,
     accounts,
     catalogue,
-    conversations: new ConversationService({ store, accounts, uploads, reserve }),
+    conversations: new ConversationService({
+      store,
+      accounts,
+      uploads,
+      reserve,
+      // An earlier message's file, made usable the same way as a new message's.
+      prepareHistoryAttachment: (ref, signal) =>
+        ref.startsWith("file:")
+          ? Promise.resolve(ingest.fromFileId(ref.slice("file:".length), "messages"))
+          : ingest.fromUrl(ref, "messages", signal),
+    }),
     reserve,
     ingest,
     uploads,

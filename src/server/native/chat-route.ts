@@ -2,7 +2,6 @@ import type { FastifyInstance } from "fastify";
 import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
-  historyAttachmentPreparer,
   ingestAttachments,
   readChatId,
   resolveModel,
@@ -36,7 +35,6 @@ export function registerChat(app: FastifyInstance, context: AppContext): void {
         chatId,
         newChatName: message.text.trim().slice(0, 60) || "New chat",
         size: readAspectRatio(body.size),
-        prepareHistoryAttachment: historyAttachmentPreparer(context),
         signal,
       },
       "chatId",

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readAspectRatio } from "../../qwen/chat-types.js";
 import {
   type AppContext,
-  historyAttachmentPreparer,
   ingestAttachments,
   readChatId,
   resolveModel,
@@ -56,7 +55,6 @@ async function handle(context: AppContext, request: FastifyRequest, reply: Fasti
       chatId,
       newChatName: "OpenAI API Chat",
       size: readAspectRatio(body.size),
-      prepareHistoryAttachment: historyAttachmentPreparer(context),
       limits: outputLimits(body),
       answerFormat: answerFormat(body),
       signal,
