@@ -257,11 +257,12 @@ describe("fake-qwen task status route switch", () => {
   });
   afterAll(() => fake.close());
 
-  const newTask = async () => {
-    const chatId = await createChat(fake, alice.token);
+  /** Starts a video on `on` (default: this suite's fake, as alice) and returns its task id. */
+  const newTask = async (on: FakeQwen = fake, token = alice.token) => {
+    const chatId = await createChat(on, token);
     const response = await postCompletion(
-      fake,
-      alice.token,
+      on,
+      token,
       chatId,
       completionBody(chatId, { text: "a wave", chatType: "t2v", size: "16:9" }),
     );
@@ -307,17 +308,7 @@ describe("fake-qwen task status route switch", () => {
     const quick = await startFakeQwen({ chunkDelayMs: 0, taskPollsToSuccess: 1 });
     try {
       const account = quick.addAccount();
-      const chatId = await createChat(quick, account.token);
-      const response = await postCompletion(
-        quick,
-        account.token,
-        chatId,
-        completionBody(chatId, { text: "a wave", chatType: "t2v", size: "16:9" }),
-      );
-      const json = (await response.json()) as {
-        data: { messages: Array<{ extra: { wanx: { task_id: string } } }> };
-      };
-      const taskId = json.data.messages[0]?.extra.wanx.task_id as string;
+      const taskId = await newTask(quick, account.token);
       const status = await fetch(`${quick.url}/api/v1/tasks/status/${taskId}`, {
         headers: spaHeaders(account.token),
       });
